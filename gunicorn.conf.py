@@ -1,0 +1,99 @@
+"""gunicorn settings, read from the environment (gunicorn loads this file from the cwd).
+
+Sync workers, one per CPU by default: the work is CPU-bound SymPy/NumPy, so threads would
+only contend for the GIL. README's "Configuration" section lists every variable.
+
+Shutdown: on SIGTERM (``docker stop``, Kubernetes, compose scaling down) the master stops
+accepting connections and each worker finishes the request it is handling before it
+exits; a worker still busy after ``graceful_timeout`` seconds is killed. Give the
+container more than that to stop (compose's ``stop_grace_period``).
+
+Metrics: every worker writes its Prometheus values to ``PROMETHEUS_MULTIPROC_DIR`` so that
+``/metrics`` counts all workers. The variable must be set before a worker starts, so it is
+set here (to a fresh directory of this master's when the environment has none); the
+master empties the directory when it starts and marks each dead worker.
+"""
+
+import glob
+import os
+import shutil
+import tempfile
+
+
+def _env(name, default):
+    value = os.environ.get(name, "").strip()
+    return value if value else default
+
+
+def _env_int(name, default):
+    raw = _env(name, None)
+    if raw is None:
+        return default
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def _cpu_count():
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+bind = _env("GRADIENT_BIND", f"0.0.0.0:{_env('PORT', '8000')}")
+workers = _env_int("GRADIENT_WORKERS", _cpu_count())
+worker_class = _env("GRADIENT_WORKER_CLASS", "sync")
+threads = _env_int("GRADIENT_THREADS", 1)  # used by the gthread worker class only
+# Last resort only: requests have their own, shorter time budget (GRADIENT_TIME_BUDGET_SECONDS).
+timeout = _env_int("GRADIENT_WORKER_TIMEOUT", 60)
+graceful_timeout = _env_int("GRADIENT_GRACEFUL_TIMEOUT", 30)
+keepalive = _env_int("GRADIENT_KEEPALIVE", 5)
+# Recycle each worker after about this many requests (memory held by SymPy's caches);
+# the jitter keeps the workers from restarting all at once.
+max_requests = _env_int("GRADIENT_MAX_REQUESTS", 2000)
+max_requests_jitter = _env_int("GRADIENT_MAX_REQUESTS_JITTER", 200)
+# The workers' heartbeat files: on tmpfs where there is one (a container's disk may be slow).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+# gunicorn 25.1+ opens a control socket for `gunicornc` under $HOME, which a container's
+# user may not have and which several instances on one host would share: off unless a
+# path is given.
+_control_socket = _env("GRADIENT_CONTROL_SOCKET", None)
+if _control_socket:
+    control_socket = _control_socket
+else:
+    control_socket_disable = True
+
+# Logs: JSON lines, the access log on stdout and everything else on stderr.
+_access_log = _env("GRADIENT_ACCESS_LOG", "-")
+accesslog = None if _access_log.lower() in ("off", "none", "false", "0") else _access_log
+errorlog = "-"
+loglevel = _env("GRADIENT_LOG_LEVEL", "info").lower()
+logger_class = "service.observability.gunicorn_logging.JsonLogger"
+
+# (This master's own directory is removed again when it exits.)
+_DEFAULT_METRICS_DIR = os.path.join(tempfile.gettempdir(), f"gradient-metrics-{os.getpid()}")
+metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = _env(
+    "PROMETHEUS_MULTIPROC_DIR", _DEFAULT_METRICS_DIR
+)
+
+
+def on_starting(server):
+    """Create the metrics directory, or empty it of a previous run's files."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (its counters stay: totals never go down)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, metrics_dir)
+
+
+def on_exit(server):
+    if metrics_dir == _DEFAULT_METRICS_DIR:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

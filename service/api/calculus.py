@@ -1,0 +1,75 @@
+"""POST /v1/derivative, /v1/gradient, /v1/jacobian, /v1/hessian: thin views over the core."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+
+from service.api.blueprint import Blueprint
+from service.api.jsonio import json_response
+from service.api.schemas import (
+    DerivativeRequest, GradientDescentRequest, GradientRequest, HessianRequest,
+    JacobianRequest,
+)
+from service.calculus import operations
+from service.calculus.descent import gradient_descent
+
+blp = Blueprint("calculus", __name__, url_prefix="/v1",
+                description="Exact derivatives, gradients, Jacobians and Hessians.")
+
+
+def _limits():
+    return current_app.config["SETTINGS"].limits
+
+
+@blp.route("/derivative")
+class DerivativeView(MethodView):
+    @blp.arguments(DerivativeRequest)
+    @blp.response(200)
+    def post(self, args):
+        """The n-th derivative of one expression by one variable.
+
+        Optionally its exact and float value at a point, and float values over many points.
+        """
+        return json_response(operations.derivative(_limits(), **args))
+
+
+@blp.route("/gradient")
+class GradientView(MethodView):
+    @blp.arguments(GradientRequest)
+    @blp.response(200)
+    def post(self, args):
+        """The gradient of one expression, optionally evaluated at a point or many points."""
+        return json_response(operations.gradient(_limits(), **args))
+
+
+@blp.route("/jacobian")
+class JacobianView(MethodView):
+    @blp.arguments(JacobianRequest)
+    @blp.response(200)
+    def post(self, args):
+        """The Jacobian of several expressions: rows follow expressions, columns variables."""
+        return json_response(operations.jacobian(_limits(), **args))
+
+
+@blp.route("/hessian")
+class HessianView(MethodView):
+    @blp.arguments(HessianRequest)
+    @blp.response(200)
+    def post(self, args):
+        """The Hessian; at a point its eigenvalues, definiteness and critical-point test."""
+        return json_response(operations.hessian(_limits(), **args))
+
+
+@blp.route("/gradient-descent")
+class GradientDescentView(MethodView):
+    @blp.arguments(GradientDescentRequest)
+    @blp.response(200)
+    def post(self, args):
+        """Minimise an expression (or a loss over data) and return the descent trace.
+
+        Optimizers gd, momentum, nesterov, adagrad, rmsprop, adam (PyTorch's update rules
+        and defaults) and newton (exact Hessian). Divergence is a 200 with
+        stop_reason "diverged", the trace ending at the last finite step.
+        """
+        return json_response(gradient_descent(_limits(), **args))

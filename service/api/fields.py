@@ -1,0 +1,96 @@
+"""marshmallow fields for the shapes JSON Schema calls oneOf: coordinates and points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+COORDINATE_DOC = {
+    "oneOf": [{"type": "number"}, {"type": "string", "example": "pi/4"}],
+    "description": "A JSON number (exact when integral, else float64) or an exact "
+    "string such as \"1/3\", \"pi/4\" or \"sqrt(2)\".",
+}
+
+
+def check_coordinate(value: Any, path: str = "") -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        where = f" at {path}" if path else ""
+        raise ValidationError(
+            f"not a coordinate{where}: give a number or an exact string such as \"1/3\""
+        )
+    return value
+
+
+class Coordinate(fields.Field):
+    """A number or an exact string; parsed later by the calculus core, never evaluated."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update(COORDINATE_DOC)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return check_coordinate(value)
+
+
+class Point(fields.Field):
+    """An object name -> coordinate, or a list of coordinates aligned with the variables."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({
+            "oneOf": [
+                {"type": "object", "additionalProperties": COORDINATE_DOC},
+                {"type": "array", "items": COORDINATE_DOC},
+            ],
+        })
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            errors = {}
+            for name, coordinate in value.items():
+                try:
+                    check_coordinate(coordinate)
+                except ValidationError as error:
+                    errors[name] = error.messages
+            if errors:
+                raise ValidationError(errors)
+            return value
+        if isinstance(value, list):
+            errors = {}
+            for i, coordinate in enumerate(value):
+                try:
+                    check_coordinate(coordinate)
+                except ValidationError as error:
+                    errors[i] = error.messages
+            if errors:
+                raise ValidationError(errors)
+            return value
+        raise ValidationError(
+            "a point is an object such as {\"x\": 1, \"y\": \"1/2\"} "
+            "or a list of coordinates aligned with the variables"
+        )
+
+
+class Columns(fields.Field):
+    """Data columns: name -> list of JSON numbers, checked without a field per row."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).update({
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "number"}},
+        })
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError('data is an object of columns, e.g. {"x": [1, 2], "y": [3, 5]}')
+        for name, column in value.items():
+            if not isinstance(column, list):
+                raise ValidationError({name: [f"column '{name}' must be a list of numbers"]})
+            for i, entry in enumerate(column):
+                if isinstance(entry, bool) or not isinstance(entry, (int, float)):
+                    raise ValidationError({name: [
+                        f"column '{name}' row {i} is {entry!r}, not a number"
+                    ]})
+        return value

@@ -1,0 +1,118 @@
+"""JSON in and out: strict request bodies and responses that can never carry NaN.
+
+Requests are decoded with orjson, which rejects ``NaN``/``Infinity`` literals and bounds
+nesting depth (Python's json would recurse until RecursionError on a 60 KB body of
+brackets). Responses are encoded with orjson, which writes every non-finite float, and
+NumPy arrays of them, as ``null``: the evaluation code adds a warning for each such value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import orjson
+from flask import Request, Response
+from flask.json.provider import JSONProvider
+
+from service.errors import BodyTooLarge, MalformedBody, NotJSON
+
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+CONTENT_TYPE = "application/json; charset=utf-8"
+PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8"
+
+# Content types a curl -d call or a sloppy client sends: the body is tried as JSON anyway.
+_LENIENT_TYPES = {"", "application/x-www-form-urlencoded", "text/plain"}
+_HEADER_HINT = (
+    "add the header 'Content-Type: application/json' "
+    "(with curl: -H 'Content-Type: application/json')"
+)
+_CHAR_OFFSET = re.compile(r"\(char (\d+)\)")
+
+
+def _default(value: Any) -> Any:
+    """Encode what orjson does not take as is: array views (slices) and NumPy scalars."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.float64 and not value.flags.c_contiguous:
+            return np.ascontiguousarray(value)
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(body: Any) -> bytes:
+    return orjson.dumps(body, default=_default, option=JSON_OPTIONS)
+
+
+def json_response(body: Any, status: int = 200, content_type: str = CONTENT_TYPE) -> Response:
+    return Response(dumps(body), status=status, content_type=content_type)
+
+
+class OrjsonProvider(JSONProvider):
+    """Flask's JSON provider on orjson, so that no path of the app can emit NaN."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
+def _is_json_type(mimetype: str) -> bool:
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def read_json_object(request: Request, max_bytes: int) -> dict:
+    """The request body as a JSON object, or a 400/413/415 problem that says what to fix."""
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise BodyTooLarge(
+            f"the body is {length:,} bytes; the limit is {max_bytes:,} "
+            "(set the environment variable GRADIENT_MAX_BODY_BYTES to change it)"
+        )
+    mimetype = request.mimetype or ""
+    if not _is_json_type(mimetype) and mimetype not in _LENIENT_TYPES:
+        raise NotJSON(f"the body must be JSON, not {mimetype}: {_HEADER_HINT}")
+    body = request.get_data(cache=True)
+    if len(body) > max_bytes:
+        raise BodyTooLarge(
+            f"the body is more than {max_bytes:,} bytes "
+            "(set the environment variable GRADIENT_MAX_BODY_BYTES to change it)"
+        )
+    if not body.strip():
+        raise MalformedBody("the request body is empty; send a JSON object such as "
+                            '{"expression": "x^2", "variable": "x"}')
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        if not _is_json_type(mimetype):
+            raise NotJSON(
+                f"the body is not JSON and its Content-Type is "
+                f"{mimetype or 'missing'}: send JSON and {_HEADER_HINT}"
+            ) from None
+        raise MalformedBody(_explain(body, error)) from None
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(value), "a number"
+        )
+        raise MalformedBody(f"the body must be a JSON object ({{...}}), not {kind}")
+    return value
+
+
+def _explain(body: bytes, error: orjson.JSONDecodeError) -> str:
+    """A decode error in words, naming NaN/Infinity literals, which JSON does not have."""
+    message = str(error)
+    match = _CHAR_OFFSET.search(message)
+    if match:
+        at = int(match.group(1))
+        rest = body[at:at + 9].lstrip(b"-")
+        if rest.startswith((b"NaN", b"Infinity")):
+            return (
+                f"the body is not valid JSON: NaN and Infinity are not JSON numbers "
+                f"(at character {at}); send a finite number, or a string such as \"1/3\""
+            )
+    if "infinity when parsed as double" in message:
+        return f"the body holds a number too large for a float64: {message}"
+    return f"the body is not valid JSON: {message}"

@@ -1,0 +1,100 @@
+"""Request and response schemas: validation of every request, and the OpenAPI contract."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.api.fields import Columns, Coordinate, Point
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+_EXPRESSION_DOC = (
+    "Infix text: numbers, names, + - * /, ^ or ** (right-associative), parentheses, "
+    "implicit multiplication after a number (2x) and between groups ((x+1)(x-1)), "
+    "functions from GET /v1/functions, constants pi and e."
+)
+
+
+def _expression(**kwargs):
+    return fields.String(required=True, metadata={"description": _EXPRESSION_DOC,
+                                                  "example": "(w*x + b - y)^2"}, **kwargs)
+
+
+class SpecFields(StrictSchema):
+    """Fields shared by every function spec."""
+
+    constants = fields.Dict(
+        keys=fields.String(), values=Coordinate(),
+        metadata={"description": "name -> number or exact string, substituted first",
+                  "example": {"y": 1}},
+    )
+    point = Point(metadata={"description": "object name -> coordinate, or a list aligned "
+                                           "with the variables", "example": {"w": 2, "x": 3, "b": 1}})
+    points = fields.List(Point(), metadata={"description": "points for vectorized evaluation"})
+
+
+class VariablesField(StrictSchema):
+    variables = fields.List(
+        fields.String(),
+        metadata={"description": "names to differentiate by, in order; default: the free "
+                                 "names of the expression(s), sorted",
+                  "example": ["w", "b"]},
+    )
+
+
+class DerivativeRequest(SpecFields):
+    expression = _expression()
+    variable = fields.String(required=True, metadata={"example": "w"})
+    order = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1),
+                           metadata={"description": "derivative order, 1 or more"})
+
+
+class GradientRequest(SpecFields, VariablesField):
+    expression = _expression()
+
+
+class HessianRequest(SpecFields, VariablesField):
+    expression = _expression()
+
+
+class JacobianRequest(SpecFields, VariablesField):
+    expressions = fields.List(
+        fields.String(), required=True, validate=validate.Length(min=1),
+        metadata={"example": ["x*y", "x + y^2"]},
+    )
+
+
+class Regularization(StrictSchema):
+    l1 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
+    l2 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
+
+
+class GradientDescentRequest(VariablesField):
+    expression = _expression()
+    constants = SpecFields._declared_fields["constants"]
+    start = Point(required=True, metadata={"description": "iteration 0: an object "
+                  "name -> coordinate, or a list aligned with the variables",
+                  "example": {"x": -1.5, "y": 2}})
+    optimizer = fields.String(
+        load_default="gd",
+        validate=validate.OneOf(["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
+                                 "newton"]),
+    )
+    learning_rate = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
+                                 metadata={"description": "default: 0.01 (gd, momentum, "
+                                           "nesterov, adagrad, rmsprop), 0.001 (adam), 1.0 (newton)"})
+    hyperparameters = fields.Dict(keys=fields.String(), values=fields.Float(allow_nan=False))
+    max_iterations = fields.Integer(strict=True, load_default=1000, validate=validate.Range(min=0))
+    tolerance = fields.Float(load_default=1e-8, allow_nan=False, validate=validate.Range(min=0))
+    record_every = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    data = Columns(metadata={"description": "columns of equal length; the expression is "
+                             "then the loss of one sample", "example": {"x": [1, 2, 3],
+                                                                        "y": [2, 4, 6]}})
+    reduction = fields.String(load_default="mean", validate=validate.OneOf(["mean", "sum"]))
+    batch_size = fields.Integer(strict=True, validate=validate.Range(min=1))
+    seed = fields.Integer(strict=True, validate=validate.Range(min=0))
+    regularization = fields.Nested(Regularization)

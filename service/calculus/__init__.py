@@ -1,0 +1,1 @@
+"""The calculus core: SymPy for exact results, NumPy for numbers. Knows nothing of HTTP."""

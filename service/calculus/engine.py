@@ -1,0 +1,165 @@
+"""The symbolic engine: differentiation, exact substitution and compilation to NumPy.
+
+Every SymPy call of the calculus core that does real work goes through this module, so
+that a faster exact engine can later take over the heavy steps behind the same functions.
+
+Non-smooth functions: SymPy differentiates ``abs``, ``sign``, ``heaviside``, ``relu``,
+``min`` and ``max`` into ``sign``/``Heaviside`` (jumps) and ``DiracDelta`` (spikes). The
+grammar has no ``DiracDelta``, so derivatives replace it by 0 (its value everywhere but at
+the kink) and remember where it sat; :func:`kink_warning` then tells, at a given point,
+whether the derivative really exists there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy
+from sympy import DiracDelta, Heaviside, sign
+
+from service.expressions import NUMERIC_FUNCTIONS, to_text
+
+_NUMERIC_MODULES = [NUMERIC_FUNCTIONS, "numpy"]
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """A derivative with the arguments of the spikes that differentiation removed."""
+
+    expr: sympy.Expr
+    spikes: frozenset  # arguments u of the DiracDelta(u) terms replaced by 0
+    variable: sympy.Symbol | None = None  # the last variable differentiated by
+
+
+def _without_spikes(expr: sympy.Expr, spikes: frozenset, variable) -> Derivative:
+    found = set(spikes)
+    if expr.has(DiracDelta):
+        for node in expr.atoms(DiracDelta):
+            found.add(node.args[0])
+        expr = expr.replace(lambda e: isinstance(e, DiracDelta), lambda e: sympy.S.Zero)
+    return Derivative(expr, frozenset(found), variable)
+
+
+def differentiate(expr: sympy.Expr | Derivative, *wrt: sympy.Symbol) -> Derivative:
+    """Differentiate once by each symbol of ``wrt`` in turn (``x, x`` is the second derivative)."""
+    current = expr if isinstance(expr, Derivative) else Derivative(expr, frozenset())
+    for symbol in wrt:
+        current = _without_spikes(sympy.diff(current.expr, symbol), current.spikes, symbol)
+    return current
+
+
+def gradient(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> list[Derivative]:
+    return [differentiate(expr, s) for s in symbols]
+
+
+def hessian(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> list[list[Derivative]]:
+    """The matrix of second partials; each is computed once and mirrored (Schwarz)."""
+    first = gradient(expr, symbols)
+    n = len(symbols)
+    rows: list[list[Derivative | None]] = [[None] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i, n):
+            rows[i][j] = rows[j][i] = differentiate(first[i], symbols[j])
+    return rows  # type: ignore[return-value]
+
+
+def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """Exact value of ``expr`` with symbols replaced (no floats, no evalf)."""
+    return expr.xreplace(values)
+
+
+def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
+    """Compile ``exprs`` into one NumPy function of ``symbols``.
+
+    ``exprs`` is an expression or a (nested) list of them; the function returns the same
+    shape (a float, a list, a list of lists).
+
+    Arguments are dummified so that variable names which are Python keywords (``lambda``)
+    or builtins compile safely; common subexpressions are computed once.
+    """
+    return sympy.lambdify(
+        list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True, dummify=True
+    )
+
+
+def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool) -> bool:
+    """Whether ``expr`` vanishes at the point (exactly, or to float64 precision)."""
+    value = expr.xreplace(values)
+    if not numeric:
+        return bool(value.is_zero)
+    try:
+        return abs(complex(value.evalf(30))) < 1e-12
+    except (TypeError, ValueError):
+        return False
+
+
+def jump_arguments(expr: sympy.Expr) -> set:
+    return {node.args[0] for node in expr.atoms(sign, Heaviside)}
+
+
+def kink_warning(derivative: Derivative, values: dict, numeric: bool = False) -> str | None:
+    """Why ``derivative`` does not exist at the point, or None when it does.
+
+    It does not exist where a removed spike sits (``DiracDelta(u)`` with u = 0), or where a
+    jump (``sign(u)``, ``heaviside(u)``) sits at u = 0 and the two one-sided limits of the
+    derivative differ. ``x*abs(x)`` at 0 thus has a derivative (both sides give 0) while
+    ``abs(x)`` at 0 does not.
+    """
+    for u in derivative.spikes:
+        if is_zero_at(u, values, numeric):
+            return f"does not exist where {to_text(u)} = 0 (the function has a jump there)"
+    at_kink = [u for u in jump_arguments(derivative.expr) if is_zero_at(u, values, numeric)]
+    if not at_kink:
+        return None
+    where = ", ".join(f"{to_text(u)} = 0" for u in at_kink)
+    # Which side of each jump lies in the + direction of the variable: sign of du/dv.
+    directions = {}
+    for u in at_kink:
+        slope = sympy.diff(u, derivative.variable).xreplace(values) if derivative.variable else 0
+        direction = _sign_of(slope, numeric)
+        if direction is None:
+            return f"may not exist where {where} (a kink of the function)"
+        directions[u] = direction
+    sides = []
+    for side in (-1, 1):
+        mapping = {}
+        for u, direction in directions.items():
+            positive = side * direction > 0
+            mapping[sign(u)] = sympy.Integer(1 if positive else -1)
+            mapping[Heaviside(u)] = sympy.Integer(1 if positive else 0)
+        sides.append(derivative.expr.xreplace(mapping).xreplace(values))
+    left, right = sides
+    same = (left - right).is_zero if not numeric else _numerically_equal(left, right)
+    if same:
+        return None
+    return f"does not exist where {where} (the one-sided derivatives differ)"
+
+
+def _sign_of(value: sympy.Expr, numeric: bool) -> int | None:
+    """+1 or -1, or None when zero or unknown."""
+    try:
+        number = float(value.evalf(30)) if numeric else None
+    except (TypeError, ValueError):
+        return None
+    if numeric:
+        return None if abs(number) < 1e-12 else (1 if number > 0 else -1)
+    if value.is_positive:
+        return 1
+    if value.is_negative:
+        return -1
+    return None
+
+
+def _numerically_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
+    try:
+        return abs(complex((a - b).evalf(30))) < 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
+def call_numeric(function: Callable, args: Sequence) -> list:
+    """Call a compiled function with floating-point errors silenced (callers check finiteness)."""
+    with np.errstate(all="ignore"):
+        return function(*args)

@@ -1,0 +1,214 @@
+"""Values at a point (exact and float64) and over many points, with honest nulls.
+
+A value that is not a finite real number is ``None`` (JSON null) and a warning says which
+entry and why: complex, infinite, undefined, or a derivative that does not exist at a kink.
+Exact values come from SymPy substitution; numeric values always come from the compiled
+NumPy function, never from ``subs``/``evalf`` per value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import sympy
+
+from service.calculus import engine
+from service.calculus.engine import Derivative
+from service.calculus.spec import Point
+from service.expressions import UnprintableExpression, to_text
+
+# How many individual batch problems are spelled out before they are summarised.
+MAX_BATCH_WARNINGS = 20
+# How many batch points lying on a kink are examined one by one (the rest are nulled).
+MAX_KINK_ROWS = 1000
+
+
+@dataclass
+class Entries:
+    """Evaluated entries in a flat list (callers reshape them)."""
+
+    exact: list[str | None] | None
+    numeric: list[float | None]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _classify_exact(value: sympy.Expr) -> str | None:
+    """Why an exact value is not a finite real, or None if it is one."""
+    if value.has(sympy.nan):
+        return "is undefined at this point"
+    if value.has(sympy.zoo, sympy.oo, -sympy.oo):
+        return "is infinite at this point"
+    if value.has(sympy.I) or value.is_extended_real is False:
+        return "is complex at this point"
+    return None
+
+
+def _classify_number(value: complex) -> str:
+    if np.isnan(value.real) or np.isnan(value.imag):
+        return "is undefined at this point"
+    if np.isinf(value.real) or np.isinf(value.imag):
+        return "is infinite at this point"
+    return "is complex at this point"
+
+
+def _exact_text(value: sympy.Expr, max_digits: int) -> str | None:
+    """Render an exact value, refusing numbers too long to print in reasonable time."""
+    max_bits = int(max_digits * 3.33)
+    for atom in value.atoms(sympy.Rational):
+        if atom.p.bit_length() > max_bits or atom.q.bit_length() > max_bits:
+            return None
+    try:
+        return to_text(value)
+    except (UnprintableExpression, ValueError):
+        return None
+
+
+def _as_float(value) -> float | None:
+    try:
+        number = complex(value)
+    except (TypeError, ValueError):
+        return None
+    if number.imag != 0 or not np.isfinite(number.real):
+        return None
+    return float(number.real)
+
+
+def evaluate_at(
+    items: Sequence[tuple[str, sympy.Expr | Derivative]],
+    compiled: Callable,
+    symbols: Sequence[sympy.Symbol],
+    point: Point,
+    *,
+    max_digits: int,
+    owners: Sequence[int | None] | None = None,
+) -> Entries:
+    """Evaluate labelled entries at one point.
+
+    ``compiled`` is :func:`engine.compile_numeric` of the entries' expressions, in order.
+    ``owners[i]``, for a derivative, is the index of the earlier entry holding the function
+    it derives from: where that function is not a finite real (``log(x)`` at -1) the
+    derivative is null too, although ``1/x`` is real there.
+    """
+    owners = owners or [None] * len(items)
+    raw = engine.call_numeric(compiled, [np.float64(x) for x in point.numeric])
+    exact_values = None
+    if point.exact is not None:
+        exact_values = dict(zip(symbols, point.exact))
+    float_values = {s: sympy.Float(x, 17) for s, x in zip(symbols, point.numeric)}
+    exact_out: list[str | None] = []
+    numeric_out: list[float | None] = []
+    problems: list[str | None] = []
+    warnings: list[str] = []
+    complex_raw = None
+    for index, (label, item) in enumerate(items):
+        expr = item.expr if isinstance(item, Derivative) else item
+        problem = None
+        owner = owners[index]
+        if owner is not None and problems[owner] is not None:
+            problem = f"is undefined because the function {problems[owner]}"
+        elif isinstance(item, Derivative):
+            problem = engine.kink_warning(
+                item, exact_values or float_values, numeric=exact_values is None
+            )
+        exact_text = None
+        if problem is None and exact_values is not None:
+            value = engine.substitute(expr, exact_values)
+            problem = _classify_exact(value)
+            if problem is None:
+                exact_text = _exact_text(value, max_digits)
+                if exact_text is None:
+                    warnings.append(
+                        f"{label}: the exact value has more than {max_digits:,} digits; "
+                        "only the numeric value is given"
+                    )
+        number = None
+        if problem is None:
+            number = _as_float(raw[index])
+            if number is None and exact_values is None:
+                if complex_raw is None:
+                    complex_raw = engine.call_numeric(
+                        compiled, [np.complex128(x) for x in point.numeric]
+                    )
+                problem = _classify_number(complex(complex_raw[index]))
+            elif number is None:
+                warnings.append(f"{label} is too large for a float64 at this point")
+        if problem is not None:
+            warnings.append(f"{label} {problem}")
+        problems.append(problem)
+        exact_out.append(exact_text)
+        numeric_out.append(number)
+    return Entries(exact_out if exact_values is not None else None, numeric_out, warnings)
+
+
+def evaluate_batch(
+    items: Sequence[tuple[str, sympy.Expr | Derivative]],
+    compiled: Callable,
+    symbols: Sequence[sympy.Symbol],
+    columns: np.ndarray,
+    owners: Sequence[int | None] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Evaluate entries over many points in one vectorized call.
+
+    Returns an array of shape (points, entries) where NaN marks a null (the JSON encoder
+    writes NaN and infinities as null) and warnings that summarise the nulls. Derivatives
+    at a kink are nulled on the few rows where a jump's argument is zero.
+    """
+    n_points = columns.shape[1]
+    raw = engine.call_numeric(compiled, list(columns))
+    table = np.empty((n_points, len(items)), dtype=np.float64)
+    for j, value in enumerate(raw):
+        value = np.asarray(value)
+        if np.iscomplexobj(value):
+            value = np.where(value.imag == 0, value.real, np.nan)
+        table[:, j] = np.broadcast_to(value.astype(np.float64, copy=False), (n_points,))
+    warnings: list[str] = []
+    for j, owner in enumerate(owners or []):
+        if owner is not None:
+            table[~np.isfinite(table[:, owner]), j] = np.nan
+    _null_kinks(items, symbols, columns, table, warnings)
+    bad = ~np.isfinite(table)
+    if bad.any():
+        table[bad] = np.nan
+        rows, cols = np.nonzero(bad)
+        shown = min(len(rows), MAX_BATCH_WARNINGS)
+        for r, c in zip(rows[:shown], cols[:shown]):
+            warnings.append(
+                f"points/{r}: {items[c][0]} is not a finite real number "
+                "(complex, infinite or undefined)"
+            )
+        if len(rows) > shown:
+            warnings.append(f"... and {len(rows) - shown:,} more null values")
+    return table, warnings
+
+
+def _null_kinks(items, symbols, columns, table, warnings) -> None:
+    jumps = set()
+    for _, item in items:
+        if isinstance(item, Derivative):
+            jumps |= set(item.spikes) | engine.jump_arguments(item.expr)
+    if not jumps:
+        return
+    jumps = sorted(jumps, key=sympy.default_sort_key)
+    at_jump = np.zeros(columns.shape[1], dtype=bool)
+    raw = engine.call_numeric(engine.compile_numeric(jumps, symbols), list(columns))
+    for value in raw:
+        at_jump |= np.broadcast_to(np.abs(np.asarray(value, dtype=np.complex128)) < 1e-12,
+                                   at_jump.shape)
+    rows = np.nonzero(at_jump)[0]
+    derivative_columns = [c for c, (_, item) in enumerate(items) if isinstance(item, Derivative)]
+    if len(rows) > MAX_KINK_ROWS:
+        # Too many to look at one by one: null them all rather than report a wrong number.
+        table[np.ix_(rows[MAX_KINK_ROWS:], derivative_columns)] = np.nan
+        warnings.append(
+            f"{len(rows) - MAX_KINK_ROWS:,} points lie on a kink and were not examined one by "
+            "one: their derivatives are null"
+        )
+    for row in rows[:MAX_KINK_ROWS]:
+        values = {s: sympy.Float(x, 17) for s, x in zip(symbols, columns[:, row])}
+        for c, (label, item) in enumerate(items):
+            if isinstance(item, Derivative) and engine.kink_warning(item, values, numeric=True):
+                table[row, c] = np.nan
+                if len(warnings) < MAX_BATCH_WARNINGS:
+                    warnings.append(f"points/{row}: {label} does not exist at this point (kink)")

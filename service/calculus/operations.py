@@ -1,0 +1,296 @@
+"""The calculus endpoints' work: derivative, gradient, Jacobian and Hessian.
+
+Each function takes validated request fields and returns the response body as plain data
+(``dict``/``list``/``float``/``str``, and NumPy arrays whose NaN the JSON encoder writes as
+null) in the shapes that API.md fixes. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+import sympy
+
+from service.calculus import engine
+from service.calculus.engine import Derivative
+from service.calculus.evaluation import Entries, evaluate_at, evaluate_batch
+from service.calculus.spec import FunctionSpec, build_point, build_points, build_spec
+from service.config import Limits
+from service.errors import InvalidInput, LimitExceeded
+from service.expressions import UnprintableExpression, check_variable_name, symbol, to_latex, to_text
+
+# Relative size under which an eigenvalue or a gradient entry counts as zero (float points).
+ZERO_TOLERANCE = 1e-10
+
+
+def symbolic(expr: sympy.Expr) -> dict[str, str]:
+    """``{expression, latex}``: the text re-parses as input; the LaTeX is SymPy's."""
+    try:
+        text = to_text(expr)
+    except UnprintableExpression as error:
+        raise InvalidInput(
+            None, f"the result cannot be written in the expression syntax ({error})"
+        ) from None
+    return {"expression": text, "latex": to_latex(expr)}
+
+
+def _rows(flat: list | None, n_rows: int, n_cols: int) -> list[list] | None:
+    if flat is None:
+        return None
+    return [flat[i * n_cols:(i + 1) * n_cols] for i in range(n_rows)]
+
+
+class _Entries:
+    """Labelled entries (function values first, then derivatives), compiled once.
+
+    ``owners[i]`` is, for a derivative, the index of the function value it derives from.
+    """
+
+    def __init__(self, spec: FunctionSpec, limits: Limits):
+        self.spec, self.limits = spec, limits
+        self.items: list[tuple[str, Any]] = []
+        self.owners: list[int | None] = []
+        self._compiled = None
+
+    def add(self, label: str, item, owner: int | None = None) -> int:
+        self.items.append((label, item))
+        self.owners.append(owner)
+        return len(self.items) - 1
+
+    @property
+    def compiled(self):
+        if self._compiled is None:
+            exprs = [i.expr if isinstance(i, Derivative) else i for _, i in self.items]
+            self._compiled = engine.compile_numeric(exprs, self.spec.symbols)
+        return self._compiled
+
+    def at(self, raw_point) -> tuple[dict, Entries]:
+        point = build_point(raw_point, self.spec, self.limits)
+        entries = evaluate_at(
+            self.items, self.compiled, self.spec.symbols, point,
+            max_digits=self.limits.max_number_digits, owners=self.owners,
+        )
+        return point.as_json(self.spec.names), entries
+
+    def batch(self, raw_points) -> tuple[np.ndarray, list[str]]:
+        columns = build_points(raw_points, self.spec, self.limits)
+        return evaluate_batch(self.items, self.compiled, self.spec.symbols, columns, self.owners)
+
+
+def _single(entries: Entries, index: int) -> dict[str, Any]:
+    exact = None if entries.exact is None else entries.exact[index]
+    return {"exact": exact, "numeric": entries.numeric[index]}
+
+
+def _pick(entries: Entries, start: int, stop: int) -> dict[str, Any]:
+    exact = None if entries.exact is None else entries.exact[start:stop]
+    return {"exact": exact, "numeric": entries.numeric[start:stop]}
+
+
+def _with_warnings(body: dict, warnings: list[str]) -> dict:
+    if warnings:
+        body["warnings"] = warnings
+    return body
+
+
+def _check_order(order: int, limits: Limits) -> None:
+    if order > limits.max_derivative_order:
+        raise LimitExceeded(
+            f"derivative order {order:,} was asked for",
+            limits.max_derivative_order, Limits.env_var("max_derivative_order"), field="order",
+        )
+
+
+def derivative(
+    limits: Limits, *, expression: str, variable: str, order: int = 1,
+    point=None, points=None, constants=None,
+) -> dict:
+    """The ``order``-th derivative of one expression by one variable."""
+    _check_order(order, limits)
+    check_variable_name(variable, "variable")
+    if constants and variable in constants:
+        raise InvalidInput("variable", f"'{variable}' is a constant; it cannot be differentiated by")
+    spec = build_spec([expression], limits, constants=constants, also_symbols=[variable])
+    if variable not in spec.names:  # d/dx of an expression free of x: x still has a coordinate
+        names = tuple(sorted(spec.names + (variable,)))
+        spec = dataclasses.replace(spec, variables=names, names=names)
+    result = engine.differentiate(spec.expressions[0], *[symbol(variable)] * order)
+    body: dict[str, Any] = {"derivative": symbolic(result.expr)}
+    warnings: list[str] = []
+    entries = _Entries(spec, limits)
+    value = entries.add("value of the function", spec.expressions[0])
+    entries.add("value", result, owner=value)
+    if point is not None:
+        at_point, evaluated = entries.at(point)
+        body["at"] = {"point": at_point, "value": _single(evaluated, 1)}
+        warnings += [w for w in evaluated.warnings if not w.startswith("value of the function")]
+    if points is not None:
+        table, batch_warnings = entries.batch(points)
+        body["batch"] = {"values": table[:, 1]}
+        warnings += [w for w in batch_warnings if "value of the function" not in w]
+    return _with_warnings(body, warnings)
+
+
+def gradient(
+    limits: Limits, *, expression: str, variables=None, point=None, points=None, constants=None,
+) -> dict:
+    """The gradient of one expression; its value, norm and batch values on request."""
+    spec = build_spec([expression], limits, variables=variables, constants=constants)
+    partials = engine.gradient(spec.expressions[0], spec.variable_symbols)
+    n = len(partials)
+    body: dict[str, Any] = {
+        "variables": list(spec.variables),
+        "gradient": [symbolic(d.expr) for d in partials],
+    }
+    entries = _Entries(spec, limits)
+    value = entries.add("value", spec.expressions[0])
+    for i, d in enumerate(partials):
+        entries.add(f"gradient[{i}]", d, owner=value)
+    warnings: list[str] = []
+    if point is not None:
+        at_point, evaluated = entries.at(point)
+        grad = _pick(evaluated, 1, n + 1)
+        numeric = grad["numeric"]
+        norm = None if None in numeric else float(np.linalg.norm(np.array(numeric, dtype=float)))
+        if norm is not None and not np.isfinite(norm):
+            norm = None
+        body["at"] = {
+            "point": at_point,
+            "value": _single(evaluated, 0),
+            "gradient": grad,
+            "norm": norm,
+        }
+        warnings += evaluated.warnings
+    if points is not None:
+        table, batch_warnings = entries.batch(points)
+        body["batch"] = {"values": table[:, 0], "gradient": table[:, 1:]}
+        warnings += batch_warnings
+    return _with_warnings(body, warnings)
+
+
+def jacobian(
+    limits: Limits, *, expressions: Sequence[str], variables=None, point=None, points=None,
+    constants=None,
+) -> dict:
+    """The Jacobian of several expressions: rows follow expressions, columns variables."""
+    fields = [f"expressions/{i}" for i in range(len(expressions))]
+    spec = build_spec(list(expressions), limits, variables=variables, constants=constants,
+                      expression_fields=fields)
+    m, n = len(spec.expressions), len(spec.variables)
+    matrix = [engine.gradient(f, spec.variable_symbols) for f in spec.expressions]
+    body: dict[str, Any] = {
+        "variables": list(spec.variables),
+        "jacobian": [[symbolic(d.expr) for d in row] for row in matrix],
+    }
+    entries = _Entries(spec, limits)
+    owners = [entries.add(f"value[{i}]", f) for i, f in enumerate(spec.expressions)]
+    for i, row in enumerate(matrix):
+        for j, d in enumerate(row):
+            entries.add(f"jacobian[{i}][{j}]", d, owner=owners[i])
+    warnings: list[str] = []
+    if point is not None:
+        at_point, evaluated = entries.at(point)
+        values = _pick(evaluated, 0, m)
+        jac = _pick(evaluated, m, m + m * n)
+        body["at"] = {
+            "point": at_point,
+            "value": values,
+            "jacobian": {k: _rows(v, m, n) for k, v in jac.items()},
+        }
+        warnings += evaluated.warnings
+    if points is not None:
+        table, batch_warnings = entries.batch(points)
+        body["batch"] = {
+            "values": table[:, :m],
+            "jacobian": table[:, m:].reshape(-1, m, n),
+        }
+        warnings += batch_warnings
+    return _with_warnings(body, warnings)
+
+
+def hessian(
+    limits: Limits, *, expression: str, variables=None, point=None, points=None, constants=None,
+) -> dict:
+    """The Hessian; at a point also its eigenvalues, definiteness and the critical-point test."""
+    spec = build_spec([expression], limits, variables=variables, constants=constants)
+    symbols = spec.variable_symbols
+    n = len(symbols)
+    partials = engine.gradient(spec.expressions[0], symbols)
+    matrix = engine.hessian(spec.expressions[0], symbols)
+    body: dict[str, Any] = {
+        "variables": list(spec.variables),
+        "hessian": [[symbolic(d.expr) for d in row] for row in matrix],
+    }
+    entries = _Entries(spec, limits)
+    value = entries.add("value", spec.expressions[0])
+    for i, d in enumerate(partials):
+        entries.add(f"gradient[{i}]", d, owner=value)
+    for i, row in enumerate(matrix):
+        for j, d in enumerate(row):
+            entries.add(f"hessian[{i}][{j}]", d, owner=value)
+    warnings: list[str] = []
+    if point is not None:
+        at_point, evaluated = entries.at(point)
+        grad = _pick(evaluated, 1, n + 1)
+        hess = _pick(evaluated, n + 1, n + 1 + n * n)
+        body["at"] = {
+            "point": at_point,
+            "hessian": {k: _rows(v, n, n) for k, v in hess.items()},
+            **_second_derivative_test(grad, hess, n),
+        }
+        warnings += [w for w in evaluated.warnings if not w.startswith("gradient[")]
+    if points is not None:
+        table, batch_warnings = entries.batch(points)
+        body["batch"] = {"hessian": table[:, n + 1:].reshape(-1, n, n)}
+        warnings += [w for w in batch_warnings if "gradient[" not in w]
+    return _with_warnings(body, warnings)
+
+
+def _second_derivative_test(grad: dict, hess: dict, n: int) -> dict[str, Any]:
+    """Eigenvalues, definiteness and, at a critical point, its classification."""
+    numeric = hess["numeric"]
+    if None in numeric:
+        return {"eigenvalues": None, "definiteness": None, "critical_point": None,
+                "classification": None}
+    eigenvalues = np.linalg.eigvalsh(np.array(numeric, dtype=float).reshape(n, n))
+    scale = max(1.0, float(np.max(np.abs(eigenvalues)))) if n else 1.0
+    zero = np.abs(eigenvalues) <= ZERO_TOLERANCE * scale
+    positive = (eigenvalues > 0) & ~zero
+    negative = (eigenvalues < 0) & ~zero
+    if positive.all():
+        definiteness = "positive definite"
+    elif negative.all():
+        definiteness = "negative definite"
+    elif positive.any() and negative.any():
+        definiteness = "indefinite"
+    elif negative.any():
+        definiteness = "negative semidefinite"
+    else:
+        definiteness = "positive semidefinite"
+    critical = _is_critical(grad)
+    classification = None
+    if critical:
+        classification = {
+            "positive definite": "local minimum",
+            "negative definite": "local maximum",
+            "indefinite": "saddle point",
+        }.get(definiteness, "inconclusive")
+    return {
+        "eigenvalues": [float(v) for v in eigenvalues],
+        "definiteness": definiteness,
+        "critical_point": critical,
+        "classification": classification,
+    }
+
+
+def _is_critical(grad: dict) -> bool | None:
+    """Whether the gradient vanishes: exactly for exact points, to float64 precision else."""
+    if grad["exact"] is not None:
+        if None in grad["exact"]:
+            return None
+        return all(text == "0" for text in grad["exact"])
+    if None in grad["numeric"]:
+        return None
+    return bool(np.linalg.norm(grad["numeric"]) <= ZERO_TOLERANCE)

@@ -1,0 +1,263 @@
+"""Turn a syntax tree into SymPy objects from the whitelist, guarding SymPy's own work.
+
+SymPy evaluates while it builds: ``9^9^9`` would be computed, ``sqrt`` of a 4000-digit
+number factored, ``1/n + 1/m + ...`` brought over one huge denominator. So before each
+power, product and sum the builder estimates the size of the numbers SymPy is about to
+make and refuses, with the position, anything past the limits; after building it refuses
+infinite, undefined and complex results. The walk is iterative, like the parser.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import sympy
+from sympy import S
+
+from service.config import Limits
+from service.errors import ExpressionError, LimitExceeded
+from service.expressions.functions import CONSTANTS, FUNCTIONS, Undefined
+from service.expressions.literals import digit_count
+from service.expressions.symbols import symbol
+from service.expressions.syntax_tree import (
+    Call, Name, Negate, Node, Number, Power, Product, Reciprocal, Sum,
+)
+
+_SNIPPET_LENGTH = 30
+_NOT_FINITE = (S.ComplexInfinity, S.NaN, S.Infinity, S.NegativeInfinity)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    expr: sympy.Expr
+    names: frozenset[str]  # the names that became free symbols (variables)
+
+
+def build(tree: Node, text: str, limits: Limits, *, constants: Mapping[str, sympy.Expr],
+          variables: frozenset[str], allow_names: bool) -> Parsed:
+    """Build the SymPy expression of ``tree`` (parsed from ``text``, quoted in errors)."""
+    builder = _Builder(text, limits, constants, variables, allow_names)
+    expr = builder.run(tree)
+    return Parsed(expr, frozenset(builder.names))
+
+
+class _Builder:
+    def __init__(self, text: str, limits: Limits, constants: Mapping[str, sympy.Expr],
+                 variables: frozenset[str], allow_names: bool):
+        self.text = text
+        self.limits = limits
+        self.constants = constants
+        self.variables = variables
+        self.allow_names = allow_names
+        self.names: set[str] = set()
+        self.combine = {
+            Number: self._number, Name: self._name, Call: self._call, Negate: self._negate,
+            Reciprocal: self._reciprocal, Power: self._power_node, Sum: self._sum,
+            Product: self._product,
+        }
+
+    def run(self, root: Node) -> sympy.Expr:
+        """Build bottom-up with an explicit stack: children first, then their parent."""
+        values: list[sympy.Expr] = []
+        pending = [(root, False)]
+        while pending:
+            node, children_built = pending.pop()
+            children = node.children
+            if children and not children_built:
+                pending.append((node, True))
+                pending.extend((child, False) for child in reversed(children))
+                continue
+            args = values[len(values) - len(children):]
+            del values[len(values) - len(children):]
+            values.append(self.combine[type(node)](node, args))
+        return values[0]
+
+    # -- one method per kind of node --------------------------------------------------
+
+    def _number(self, node: Number, _) -> sympy.Expr:
+        return sympy.Rational(node.numerator, node.denominator)
+
+    def _name(self, node: Name, _) -> sympy.Expr:
+        name = node.name
+        if name in self.constants:
+            return self.constants[name]
+        if name in self.variables:
+            self.names.add(name)
+            return symbol(name)
+        if name in CONSTANTS:
+            return CONSTANTS[name].value
+        if self.allow_names:
+            self.names.add(name)
+            return symbol(name)
+        raise ExpressionError(
+            f"'{name}' at position {node.start} is not allowed here: only numbers, pi, e "
+            "and functions of them are allowed",
+            node.start,
+        )
+
+    def _call(self, node: Call, args: list[sympy.Expr]) -> sympy.Expr:
+        function = FUNCTIONS[node.name]
+        if function.power is not None:
+            return self._power(args[0], function.power, node, node)
+        try:
+            value = function.build(*args)
+        except Undefined as error:
+            raise ExpressionError(f"{error} at position {node.start}", node.start) from None
+        self._check_defined(value, node)
+        return value
+
+    def _negate(self, node: Negate, args: list[sympy.Expr]) -> sympy.Expr:
+        return -args[0]
+
+    def _reciprocal(self, node: Reciprocal, args: list[sympy.Expr]) -> sympy.Expr:
+        if args[0].is_Number and args[0].is_zero:
+            raise ExpressionError(f"division by zero at position {node.start}", node.start)
+        return self._power(args[0], S.NegativeOne, node, node)
+
+    def _power_node(self, node: Power, args: list[sympy.Expr]) -> sympy.Expr:
+        return self._power(args[0], args[1], node, node.exponent)
+
+    def _sum(self, node: Sum, args: list[sympy.Expr]) -> sympy.Expr:
+        self._check_number_size(_sum_digits(args), node)
+        return sympy.Add(*args)
+
+    def _product(self, node: Product, args: list[sympy.Expr]) -> sympy.Expr:
+        self._check_number_size(sum(_product_digits(arg) for arg in args), node)
+        radicand = sum(_radicand_digits(arg) for arg in args)
+        if radicand > self.limits.max_integer_digits:
+            self._refuse_root(node, f"a number of about {radicand:,.0f} digits")
+        value = sympy.Mul(*args)
+        self._check_exponents(value, node)
+        return value
+
+    # -- the guards ---------------------------------------------------------------------
+
+    def _power(self, base: sympy.Expr, exponent: sympy.Expr, node: Node,
+               exponent_node: Node) -> sympy.Expr:
+        if exponent.is_Rational:
+            if abs(exponent) > self.limits.max_exponent:
+                shown = f" ({exponent})" if digit_count(exponent.p) <= 20 else ""
+                raise LimitExceeded(
+                    f"the exponent at position {exponent_node.start} is too large{shown}",
+                    self.limits.max_exponent,
+                    Limits.env_var("max_exponent"),
+                    position=exponent_node.start,
+                )
+            self._check_number_size(_power_digits(base) * abs(exponent), node)
+            if not exponent.is_Integer:
+                self._check_root(base, exponent, node)
+        value = sympy.Pow(base, exponent)
+        self._check_exponents(value, node)
+        self._check_defined(value, node)
+        return value
+
+    def _check_number_size(self, digits: float, node: Node) -> None:
+        """Refuse before SymPy computes an exact number of about ``digits`` digits."""
+        if digits > self.limits.max_number_digits:
+            raise LimitExceeded(
+                f"{self._quote(node)} at position {node.start} would compute a number of "
+                f"about {digits:,.0f} digits",
+                self.limits.max_number_digits,
+                Limits.env_var("max_number_digits"),
+                position=node.start,
+            )
+
+    def _check_root(self, base: sympy.Expr, exponent: sympy.Rational, node: Node) -> None:
+        """Refuse inexact roots of large numbers: SymPy factors them, taking seconds."""
+        radicand = base if base.is_Rational else base.as_coeff_Mul()[0]
+        size = digit_count(max(abs(radicand.p), radicand.q))
+        if size <= self.limits.max_integer_digits:
+            return
+        exact = all(sympy.integer_nthroot(part, exponent.q)[1]
+                    for part in (abs(radicand.p), radicand.q))
+        if not exact:
+            self._refuse_root(node, f"a number of {size:,} digits")
+
+    def _refuse_root(self, node: Node, what: str) -> None:
+        raise LimitExceeded(
+            f"{self._quote(node)} at position {node.start} takes a root of {what}, which is "
+            "not exact and too costly to simplify",
+            self.limits.max_integer_digits,
+            Limits.env_var("max_integer_digits"),
+            position=node.start,
+        )
+
+    def _check_exponents(self, value: sympy.Expr, node: Node) -> None:
+        """Refuse exponents SymPy made by combining powers: (x^10000)^10000 is x^100000000."""
+        for part in value.args if value.is_Mul else (value,):
+            if part.is_Pow and part.exp.is_Rational and abs(part.exp) > self.limits.max_exponent:
+                raise LimitExceeded(
+                    f"{self._quote(node)} at position {node.start} makes a power with an "
+                    "exponent that is too large",
+                    self.limits.max_exponent,
+                    Limits.env_var("max_exponent"),
+                    position=node.start,
+                )
+
+    def _check_defined(self, value: sympy.Expr, node: Node) -> None:
+        if value.has(*_NOT_FINITE):
+            problem = "is not a finite number"
+        elif value.has(S.ImaginaryUnit):
+            problem = "is not a real number"
+        else:
+            return
+        raise ExpressionError(f"{self._quote(node)} at position {node.start} {problem}",
+                              node.start)
+
+    def _quote(self, node: Node) -> str:
+        text = self.text[node.start:node.end]
+        return text if len(text) <= _SNIPPET_LENGTH else text[:_SNIPPET_LENGTH - 3] + "..."
+
+
+# -- size estimates, in decimal digits (log10), of the numbers SymPy would compute ----------
+
+def _digits(number: sympy.Rational) -> float:
+    largest = max(abs(number.p), number.q)
+    return math.log10(largest) if largest > 1 else 0.0
+
+
+def _power_digits(base: sympy.Expr) -> float:
+    """Digits of the numbers a power of ``base`` computes, per unit of exponent: the
+    rational coefficient and the numeric powers (sqrt(3)^10000 is 3^5000); sums are not
+    expanded, so they count nothing."""
+    if base.is_Rational:
+        return _digits(base)
+    if base.is_Pow and base.base.is_Rational and base.exp.is_Rational:
+        return _digits(base.base) * abs(base.exp)
+    if base.is_Mul:
+        return sum(_power_digits(factor) for factor in base.args)
+    return 0.0
+
+
+def _product_digits(factor: sympy.Expr) -> float:
+    """Like _power_digits, but a rational coefficient also multiplies into a sum's terms."""
+    if factor.is_Add:
+        coefficients = (term.as_coeff_Mul()[0] for term in factor.args)
+        return max((_digits(c) for c in coefficients if c.is_Rational), default=0.0)
+    return _power_digits(factor)
+
+
+def _radicand_digits(factor: sympy.Expr) -> float:
+    """Digits of the numbers under roots: SymPy multiplies sqrt(a)*sqrt(b) into sqrt(a*b)."""
+    if factor.is_Pow and factor.base.is_Rational and factor.exp.is_Rational:
+        return 0.0 if factor.exp.is_Integer else _digits(factor.base)
+    if factor.is_Mul:
+        return sum(_radicand_digits(part) for part in factor.args)
+    return 0.0
+
+
+def _sum_digits(terms: list[sympy.Expr]) -> float:
+    """Digits of the coefficients SymPy computes when it collects like terms: adding
+    fractions multiplies their denominators."""
+    groups: dict[sympy.Expr, list[float]] = {}
+    for value in terms:
+        for term in value.args if value.is_Add else (value,):
+            coefficient, rest = term.as_coeff_Mul()
+            if coefficient.is_Rational:
+                group = groups.setdefault(rest, [0.0, 0.0])
+                group[0] += math.log10(coefficient.q) if coefficient.q > 1 else 0.0
+                group[1] = max(group[1], _digits(coefficient))
+    return max((denominators + largest for denominators, largest in groups.values()),
+               default=0.0)

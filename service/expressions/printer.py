@@ -1,0 +1,167 @@
+"""Print SymPy expressions in the grammar (text that parses back) and in LaTeX.
+
+``to_text`` is the inverse of ``parse``: ``^`` for powers, the grammar's function names
+(``abs``, never ``Abs``), ``e`` for Euler's number and floats as their exact decimal. A part
+the grammar cannot say (Piecewise, DiracDelta, Derivative, I, infinities) raises
+UnprintableExpression instead of printing text that would not parse back.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import sympy
+from sympy import Basic, S
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import precedence
+from sympy.printing.str import StrPrinter
+
+from service.expressions.functions import FUNCTIONS
+from service.expressions.literals import digits_of
+from service.expressions.symbols import NAME_PATTERN
+
+# SymPy class -> the grammar's name for it (aliases such as ln print as log)
+_TEXT_NAMES = {info.sympy_class: info.name for info in FUNCTIONS.values() if info.sympy_class}
+_DESCRIPTIONS = {
+    S.ImaginaryUnit: "the imaginary unit I",
+    S.ComplexInfinity: "complex infinity (zoo)",
+    S.NaN: "an undefined value (nan)",
+    S.Infinity: "infinity",
+    S.NegativeInfinity: "-infinity",
+}
+# names SymPy's LaTeX printer renders well (x, x_1, alpha, beta_2); others are escaped
+_LATEX_FRIENDLY_NAME = re.compile(r"[A-Za-z]+[0-9]*(?:_[A-Za-z0-9]+)*")
+
+
+class UnprintableExpression(Exception):
+    """The expression has a part the grammar cannot write, such as Piecewise or DiracDelta."""
+
+    def __init__(self, message: str, part: Basic | None = None):
+        super().__init__(message)
+        self.part = part
+
+    @classmethod
+    def outside_grammar(cls, part: Basic) -> UnprintableExpression:
+        return cls(f"{_describe(part)} cannot be written in the expression syntax", part)
+
+
+def to_text(expr: sympy.Expr) -> str:
+    """Write ``expr`` in the grammar; the text parses back (with the same variables) to it."""
+    taken = {free.name for free in expr.free_symbols}
+    with _too_deep_is_unprintable():
+        return _TextPrinter(taken).doprint(expr)
+
+
+def to_latex(expr: sympy.Expr) -> str:
+    """Write ``expr`` in LaTeX (SymPy's printer; the custom functions bring their own)."""
+    with _too_deep_is_unprintable():
+        return _LatexPrinter().doprint(expr)
+
+
+@contextmanager
+def _too_deep_is_unprintable():
+    """SymPy's printers recurse, a few frames per level of nesting: an expression deeper
+    than the interpreter's recursion limit allows is reported, not crashed on."""
+    try:
+        yield
+    except RecursionError:
+        raise UnprintableExpression("the expression is nested too deeply to print") from None
+
+
+class _TextPrinter(StrPrinter):
+    def __init__(self, taken_names: set[str]):
+        super().__init__()
+        # A variable named e or pi hides the constant, so write the constant another way.
+        self._e = "exp(1)" if "e" in taken_names else "e"
+        self._pi = "acos(-1)" if "pi" in taken_names else "pi"
+
+    def _print(self, expr, **kwargs):
+        """Admit only the grammar's parts: a whitelist checked at every node."""
+        if isinstance(expr, Basic):
+            name = _TEXT_NAMES.get(type(expr))
+            if name is not None:
+                return self._print_call(name, expr)
+            if not _is_printable(expr):
+                raise UnprintableExpression.outside_grammar(expr)
+        return super()._print(expr, **kwargs)
+
+    def _print_call(self, name: str, expr: Basic) -> str:
+        # Heaviside's pargs leave out its default value at 0 (1/2), the grammar's heaviside
+        args = expr.pargs if isinstance(expr, sympy.Heaviside) else expr.args
+        if isinstance(expr, sympy.Heaviside) and len(args) != 1:
+            raise UnprintableExpression.outside_grammar(expr)
+        printed = []
+        for arg in args:  # a loop, not a comprehension: one stack frame less per level
+            printed.append(self._print(arg))
+        return f"{name}({', '.join(printed)})"
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.base, expr.exp
+        if exponent is S.Half:
+            return f"sqrt({self._print(base)})"
+        if isinstance(exponent, sympy.Rational) and (exponent.p, exponent.q) == (-1, 2):
+            return f"1/sqrt({self._print(base)})"
+        level = precedence(expr)
+        if exponent is S.NegativeOne:
+            return "1/" + self.parenthesize(base, level, strict=False)
+        return (self.parenthesize(base, level, strict=False) + "^"
+                + self.parenthesize(exponent, level, strict=False))
+
+    def _print_Exp1(self, expr):
+        return self._e
+
+    def _print_Pi(self, expr):
+        return self._pi
+
+    def _print_Integer(self, expr):
+        return digits_of(expr.p)
+
+    def _print_Rational(self, expr):
+        if expr.q == 1:
+            return digits_of(expr.p)
+        return f"{digits_of(expr.p)}/{digits_of(expr.q)}"
+
+    def _print_Float(self, expr):
+        """The exact decimal value of the binary float (0.1 prints all 55 digits)."""
+        sign, mantissa, exponent, _ = expr._mpf_
+        if mantissa == 0:
+            if exponent != 0:  # mpmath's inf and nan
+                raise UnprintableExpression.outside_grammar(expr)
+            return "0"
+        if exponent >= 0:
+            digits = digits_of(mantissa << exponent)
+        else:
+            places = -exponent  # mantissa * 2^-places = mantissa * 5^places / 10^places
+            scaled = digits_of(mantissa * 5**places).rjust(places + 1, "0")
+            fraction = scaled[-places:].rstrip("0")
+            digits = scaled[:-places] + ("." + fraction if fraction else "")
+        return ("-" if sign else "") + digits
+
+    def _print_Symbol(self, expr):
+        return expr.name
+
+
+def _is_printable(expr: Basic) -> bool:
+    if isinstance(expr, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Rational, sympy.Float)):
+        return True
+    if isinstance(expr, sympy.Symbol):
+        return bool(NAME_PATTERN.fullmatch(expr.name)) and expr.name not in FUNCTIONS
+    return expr is S.Pi or expr is S.Exp1
+
+
+def _describe(part: Basic) -> str:
+    if part in _DESCRIPTIONS:
+        return _DESCRIPTIONS[part]
+    if isinstance(part, sympy.Symbol):
+        return f"the name {part.name!r}"
+    shown = str(part)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{type(part).__name__} ({shown})"
+
+
+class _LatexPrinter(LatexPrinter):
+    def _print_Symbol(self, expr, style="plain"):
+        if _LATEX_FRIENDLY_NAME.fullmatch(expr.name):
+            return super()._print_Symbol(expr, style)
+        return r"\mathit{" + expr.name.replace("_", r"\_") + "}"
