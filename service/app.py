@@ -9,6 +9,7 @@ from flask import Flask
 from service.api import register_api
 from service.api.jsonio import OrjsonProvider
 from service.api.problems import register_error_handlers
+from service.compute import Computer
 from service.config import Settings
 from service.observability.instrument import register_observability
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Werkzeug refuses larger bodies while reading them, chunked ones included.
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     logging.getLogger("service").setLevel(settings.log_level)
+    app.extensions["computer"] = Computer(settings.limits, isolated=settings.isolated)
     register_api(app)
     register_error_handlers(app)
     register_observability(app)

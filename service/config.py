@@ -36,6 +36,7 @@ class Limits:
     max_trace_entries: int = _setting(10_000, "most trace entries returned")
     max_data_rows: int = _setting(100_000, "most rows of `data`")
     time_budget_seconds: float = _setting(10.0, "seconds of computation per request")
+    max_memory_mb: int = _setting(2048, "address space of a computation process, in MiB")
 
     @staticmethod
     def env_var(name: str) -> str:
@@ -49,6 +50,8 @@ class Settings:
 
     limits: Limits = field(default_factory=Limits)
     log_level: str = "INFO"
+    # Run computations in a supervised child process (the time budget needs it).
+    isolated: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,4 +75,5 @@ class Settings:
         return cls(
             limits=Limits(**overrides),
             log_level=environ.get(ENV_PREFIX + "LOG_LEVEL", "INFO").upper(),
+            isolated=environ.get(ENV_PREFIX + "ISOLATION", "process") != "inline",
         )

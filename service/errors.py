@@ -40,6 +40,10 @@ class ServiceError(Exception):
         self.detail = detail
         self.errors = list(errors or [])
 
+    def __reduce__(self):
+        # Errors cross a process boundary (service.compute): keep every attribute.
+        return (_restore, (type(self), self.detail, self.__dict__))
+
     def at_field(self, field: str) -> ServiceError:
         """Return this error with every field-less entry attributed to ``field``.
 
@@ -112,3 +116,10 @@ class BodyTooLarge(ServiceError):
     status = 413
     slug = "body-too-large"
     title = "Request body too large"
+
+
+def _restore(cls: type[ServiceError], detail: str, state: dict) -> ServiceError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, detail)
+    error.__dict__.update(state)
+    return error

@@ -50,13 +50,15 @@ def test_readme_run_command_uses_gunicorn_wsgi_app():
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, GRADIENT_BIND=f"127.0.0.1:{port}", GRADIENT_WORKERS="2")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "service.wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "service.wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -67,7 +69,7 @@ def server():
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(process.stderr.read().decode()) from None
+                raise RuntimeError(log.read_text()) from None
             time.sleep(0.2)
     yield port
     process.terminate()

@@ -18,8 +18,10 @@ blp = Blueprint("calculus", __name__, url_prefix="/v1",
                 description="Exact derivatives, gradients, Jacobians and Hessians.")
 
 
-def _limits():
-    return current_app.config["SETTINGS"].limits
+def _compute(operation, args: dict):
+    """Run ``operation`` under the time budget, in the supervised computation process."""
+    limits = current_app.config["SETTINGS"].limits
+    return json_response(current_app.extensions["computer"].run(operation, limits, **args))
 
 
 @blp.route("/derivative")
@@ -31,7 +33,7 @@ class DerivativeView(MethodView):
 
         Optionally its exact and float value at a point, and float values over many points.
         """
-        return json_response(operations.derivative(_limits(), **args))
+        return _compute(operations.derivative, args)
 
 
 @blp.route("/gradient")
@@ -40,7 +42,7 @@ class GradientView(MethodView):
     @blp.response(200)
     def post(self, args):
         """The gradient of one expression, optionally evaluated at a point or many points."""
-        return json_response(operations.gradient(_limits(), **args))
+        return _compute(operations.gradient, args)
 
 
 @blp.route("/jacobian")
@@ -49,7 +51,7 @@ class JacobianView(MethodView):
     @blp.response(200)
     def post(self, args):
         """The Jacobian of several expressions: rows follow expressions, columns variables."""
-        return json_response(operations.jacobian(_limits(), **args))
+        return _compute(operations.jacobian, args)
 
 
 @blp.route("/hessian")
@@ -58,7 +60,7 @@ class HessianView(MethodView):
     @blp.response(200)
     def post(self, args):
         """The Hessian; at a point its eigenvalues, definiteness and critical-point test."""
-        return json_response(operations.hessian(_limits(), **args))
+        return _compute(operations.hessian, args)
 
 
 @blp.route("/gradient-descent")
@@ -72,4 +74,4 @@ class GradientDescentView(MethodView):
         and defaults) and newton (exact Hessian). Divergence is a 200 with
         stop_reason "diverged", the trace ending at the last finite step.
         """
-        return json_response(gradient_descent(_limits(), **args))
+        return _compute(gradient_descent, args)

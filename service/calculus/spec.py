@@ -31,7 +31,8 @@ class Point:
 
         if self.exact is not None:
             return {
-                n: (int(v) if v.is_Integer else to_text(v)) for n, v in zip(names, self.exact)
+                n: (int(v) if v.is_Integer and abs(v) < 2**63 else to_text(v))
+                for n, v in zip(names, self.exact)
             }
         return dict(zip(names, self.numeric))
 
@@ -58,8 +59,15 @@ class FunctionSpec:
         return tuple(symbol(n) for n in self.names)
 
 
+# Integral floats beyond 2^53 are not the integers their text says; they stay float64.
+_LARGEST_EXACT_FLOAT = 2.0**53
+
+
 def is_exact_number(value: Any) -> bool:
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    """Whether a JSON number is exact: an integer, or an integral float up to 2^53."""
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer() and abs(value) <= _LARGEST_EXACT_FLOAT
 
 
 def exact_value(text: str, limits: Limits, field: str) -> sympy.Expr:

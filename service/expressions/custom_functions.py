@@ -23,6 +23,9 @@ class _RealFunction(sympy.Function):
     def _eval_is_extended_real(self):
         return self.args[0].is_extended_real
 
+    def _eval_is_finite(self):
+        return True if self.args[0].is_finite else None
+
     def _eval_evalf(self, prec):
         if not self.args[0].is_number:
             return None

@@ -24,7 +24,8 @@ def sigmoid(x):
 
 def softplus(x):
     """log(1 + exp(x)) as logaddexp(0, x): exact to rounding and overflow-free."""
-    return np.logaddexp(0, x)
+    with np.errstate(invalid="ignore"):  # logaddexp warns on nan, which it propagates
+        return np.logaddexp(0, x)
 
 
 def relu(x):

@@ -30,6 +30,8 @@ _DESCRIPTIONS = {
     S.Infinity: "infinity",
     S.NegativeInfinity: "-infinity",
 }
+# longest exact decimal printed for a float: the default limit on the digits of a literal
+_FLOAT_DIGITS = 100
 # names SymPy's LaTeX printer renders well (x, x_1, alpha, beta_2); others are escaped
 _LATEX_FRIENDLY_NAME = re.compile(r"[A-Za-z]+[0-9]*(?:_[A-Za-z0-9]+)*")
 
@@ -48,8 +50,8 @@ class UnprintableExpression(Exception):
 
 def to_text(expr: sympy.Expr) -> str:
     """Write ``expr`` in the grammar; the text parses back (with the same variables) to it."""
-    taken = {free.name for free in expr.free_symbols}
     with _too_deep_is_unprintable():
+        taken = {free.name for free in expr.free_symbols}
         return _TextPrinter(taken).doprint(expr)
 
 
@@ -123,7 +125,9 @@ class _TextPrinter(StrPrinter):
         return f"{digits_of(expr.p)}/{digits_of(expr.q)}"
 
     def _print_Float(self, expr):
-        """The exact decimal value of the binary float (0.1 prints all 55 digits)."""
+        """The exact value of the binary float: its decimal (0.1 prints all 55 digits), or
+        for very large or small floats, whose decimals are too long to parse back, the
+        mantissa times a power of 2."""
         sign, mantissa, exponent, _ = expr._mpf_
         if mantissa == 0:
             if exponent != 0:  # mpmath's inf and nan
@@ -131,11 +135,15 @@ class _TextPrinter(StrPrinter):
             return "0"
         if exponent >= 0:
             digits = digits_of(mantissa << exponent)
+            significant = len(digits)
         else:
             places = -exponent  # mantissa * 2^-places = mantissa * 5^places / 10^places
-            scaled = digits_of(mantissa * 5**places).rjust(places + 1, "0")
-            fraction = scaled[-places:].rstrip("0")
-            digits = scaled[:-places] + ("." + fraction if fraction else "")
+            scaled = digits_of(mantissa * 5**places)
+            significant = len(scaled)
+            scaled = scaled.rjust(places + 1, "0")
+            digits = scaled[:-places] + "." + scaled[-places:]
+        if significant > _FLOAT_DIGITS:
+            digits = f"({mantissa}{'*' if exponent >= 0 else '/'}2^{abs(exponent)})"
         return ("-" if sign else "") + digits
 
     def _print_Symbol(self, expr):

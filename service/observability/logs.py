@@ -96,4 +96,5 @@ def configure_logging(level: str) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
+        logging.captureWarnings(True)  # Python's warnings as JSON lines too, not raw text
     logging.getLogger("service").setLevel(level)

@@ -64,15 +64,17 @@ def _call(fn: Callable, args: Sequence):
 
     The first attempt uses the arguments as they are (fast Python floats). Only when pure
     Python arithmetic raises where IEEE arithmetic would give inf or nan, the call is
-    repeated with NumPy float64 scalars, which follow IEEE (their warnings are silenced by
-    the caller's ``np.errstate``).
+    repeated with NumPy float64 scalars, which follow IEEE, their warnings silenced. (Array
+    arithmetic over data columns warns through NumPy: callers of the ``*_at`` methods run
+    under ``np.errstate(all="ignore")``, as the public methods and the descent loop do.)
     """
     try:
         return fn(*args)
     except _FLOAT_ERRORS:
         pass
     try:
-        return fn(*[np.float64(a) if isinstance(a, float) else a for a in args])
+        with np.errstate(all="ignore"):
+            return fn(*[np.float64(a) if isinstance(a, float) else a for a in args])
     except _FLOAT_ERRORS:
         return None
 

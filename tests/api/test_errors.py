@@ -186,3 +186,10 @@ def test_404_and_405_are_problems(client):
     response = client.get("/v1/gradient")
     problem(response, 405)
     assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("coordinate", [1e308, -1.7976931348623157e308, 2**63 - 1, -(2**63)])
+def test_huge_coordinates_are_answered(post, coordinate):
+    response = post("/v1/gradient", {"expression": "x^2", "point": {"x": coordinate}})
+    assert response.status_code == 200
+    assert "Infinity" not in response.get_data(as_text=True)

@@ -1,0 +1,90 @@
+"""Where the computation runs: a supervised child process with a time budget.
+
+Evidence behind the choice (measured for issue 6): a signal timer stops pure-Python SymPy
+work but not one long big-integer C call, and works only in a main thread;
+``concurrent.futures`` timeouts return but leave the worker computing; a process that is
+killed and replaced when it overruns stops anything, costs ~0.1 ms per request when warm
+and leaves the web worker healthy. So each web worker owns one child (a ``pebble``
+process pool of size 1, forked lazily so it inherits the loaded SymPy/NumPy), and every
+request's computation runs there under the budget. Per-process caches live in the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Callable
+
+import pebble
+from pebble.common import ProcessExpired
+
+from service.config import Limits
+from service.errors import ServiceError, TimeBudgetExceeded
+
+log = logging.getLogger(__name__)
+
+
+class ComputationFailed(ServiceError):
+    """The child process died (out of memory, or killed by the system)."""
+
+    slug = "computation-failed"
+    title = "Computation failed"
+
+
+def _limit_memory(max_bytes: int) -> None:
+    """In the child: cap its address space, so one request cannot take the host down."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+    except (ValueError, OSError) as error:  # already lower, or not permitted
+        log.warning("could not limit the computation's memory: %s", error)
+
+
+# One child per web-worker process (and memory cap): apps made in the same process, as in
+# tests, share it. A pool made before a fork belongs to the parent, hence the pid key.
+_POOLS: dict[tuple[int, int], pebble.ProcessPool] = {}
+
+
+def _pool(max_memory_mb: int) -> pebble.ProcessPool:
+    key = (os.getpid(), max_memory_mb)
+    pool = _POOLS.get(key)
+    if pool is None or not pool.active:
+        pool = _POOLS[key] = pebble.ProcessPool(
+            max_workers=1, initializer=_limit_memory, initargs=(max_memory_mb * 1024 * 1024,)
+        )
+    return pool
+
+
+class Computer:
+    """Runs functions in a supervised child process, one computation at a time."""
+
+    def __init__(self, limits: Limits, isolated: bool = True):
+        self.limits = limits
+        self.isolated = isolated
+
+    def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` in the child, or TimeBudgetExceeded past the budget."""
+        if not self.isolated:
+            return function(*args, **kwargs)
+        budget = self.limits.time_budget_seconds
+        future = _pool(self.limits.max_memory_mb).schedule(function, args, kwargs, timeout=budget)
+        try:
+            return future.result()
+        except FutureTimeout:
+            raise TimeBudgetExceeded(
+                f"the computation took longer than {budget:g} s and was stopped; simplify "
+                "the request (a lower order, fewer variables or points) or raise the budget "
+                f"with the environment variable {Limits.env_var('time_budget_seconds')}"
+            ) from None
+        except MemoryError:
+            raise ComputationFailed(
+                f"the computation needed more than {self.limits.max_memory_mb:,} MiB of "
+                "memory and was stopped; simplify the request or raise "
+                f"{Limits.env_var('max_memory_mb')}"
+            ) from None
+        except ProcessExpired as error:
+            raise ComputationFailed(
+                f"the computation's process ended abnormally ({error}); it was replaced, "
+                "and the request can be simplified and retried"
+            ) from None
