@@ -14,6 +14,7 @@ Run: ``python bench/descent.py`` (from the project root). Target: every ratio <=
 from __future__ import annotations
 
 import math
+import platform
 import sys
 import time
 from pathlib import Path
@@ -145,6 +146,8 @@ def main():
                      service, manual))
 
     width = max(len(r[0]) for r in rows)
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, SymPy {sp.__version__}; "
+          f"best of {REPEATS} interleaved runs")
     print(f"{'case':<{width}}  {'iters':>6}  {'service us/it':>13}  {'hand us/it':>10}  "
           f"{'ratio':>5}")
     worst = 0.0

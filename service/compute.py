@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import sys
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
 
@@ -33,8 +34,14 @@ class ComputationFailed(ServiceError):
     title = "Computation failed"
 
 
-def _limit_memory(max_bytes: int) -> None:
-    """In the child: cap its address space, so one request cannot take the host down."""
+# SymPy recurses a few frames per level of nesting: the grammar's 200 levels need more
+# than Python's default of 1000. The child's main thread has the 8 MiB C stack to hold it.
+CHILD_RECURSION_LIMIT = 12_000
+
+
+def _prepare_child(max_bytes: int) -> None:
+    """In the child: deep enough recursion for SymPy, and a memory cap for the host's sake."""
+    sys.setrecursionlimit(CHILD_RECURSION_LIMIT)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
     except (ValueError, OSError) as error:  # already lower, or not permitted
@@ -51,7 +58,7 @@ def _pool(max_memory_mb: int) -> pebble.ProcessPool:
     pool = _POOLS.get(key)
     if pool is None or not pool.active:
         pool = _POOLS[key] = pebble.ProcessPool(
-            max_workers=1, initializer=_limit_memory, initargs=(max_memory_mb * 1024 * 1024,)
+            max_workers=1, initializer=_prepare_child, initargs=(max_memory_mb * 1024 * 1024,)
         )
     return pool
 

@@ -30,7 +30,7 @@ class Limits:
     max_derivative_order: int = _setting(50, "highest derivative order")
     max_integer_digits: int = _setting(100, "most digits of an integer literal (|n| < 10^digits)")
     max_exponent: int = _setting(10_000, "largest |n| of an integer exponent")
-    max_number_digits: int = _setting(4_000, "most digits of an exact number computed or printed")
+    max_number_digits: int = _setting(1_000, "most digits of an exact number computed or printed")
     max_points: int = _setting(100_000, "most entries in `points`")
     max_iterations: int = _setting(100_000, "most gradient-descent iterations")
     max_trace_entries: int = _setting(10_000, "most trace entries returned")

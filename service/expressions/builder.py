@@ -10,6 +10,7 @@ infinite, undefined and complex results. The walk is iterative, like the parser.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -102,14 +103,16 @@ class _Builder:
         if function.power is not None:
             return self._power(args[0], function.power, node, node)
         try:
-            value = function.build(*args)
+            with self._evaluating(node):
+                value = function.build(*args)
         except Undefined as error:
             raise ExpressionError(f"{error} at position {node.start}", node.start) from None
         self._check_defined(value, node)
         return value
 
     def _negate(self, node: Negate, args: list[sympy.Expr]) -> sympy.Expr:
-        return -args[0]
+        with self._evaluating(node):
+            return -args[0]
 
     def _reciprocal(self, node: Reciprocal, args: list[sympy.Expr]) -> sympy.Expr:
         if args[0].is_Number and args[0].is_zero:
@@ -121,14 +124,16 @@ class _Builder:
 
     def _sum(self, node: Sum, args: list[sympy.Expr]) -> sympy.Expr:
         self._check_number_size(_sum_digits(args), node)
-        return sympy.Add(*args)
+        with self._evaluating(node):
+            return sympy.Add(*args)
 
     def _product(self, node: Product, args: list[sympy.Expr]) -> sympy.Expr:
         self._check_number_size(sum(_product_digits(arg) for arg in args), node)
         radicand = sum(_radicand_digits(arg) for arg in args)
         if radicand > self.limits.max_integer_digits:
             self._refuse_root(node, f"a number of about {radicand:,.0f} digits")
-        value = sympy.Mul(*args)
+        with self._evaluating(node):
+            value = sympy.Mul(*args)
         self._check_exponents(value, node)
         return value
 
@@ -148,10 +153,25 @@ class _Builder:
             self._check_number_size(_power_digits(base) * abs(exponent), node)
             if not exponent.is_Integer:
                 self._check_root(base, exponent, node)
-        value = sympy.Pow(base, exponent)
+        with self._evaluating(node):
+            value = sympy.Pow(base, exponent)
         self._check_exponents(value, node)
         self._check_defined(value, node)
         return value
+
+    @contextmanager
+    def _evaluating(self, node: Node):
+        """Report SymPy failing on valid input as an error at ``node``, not a crash: it
+        cannot decide some comparisons (atan(tan(2^3000)) asks whether 2^3000 - k*pi > pi/2)."""
+        try:
+            yield
+        except Undefined:
+            raise
+        except (ArithmeticError, AttributeError, TypeError, ValueError) as error:
+            raise ExpressionError(
+                f"{self._quote(node)} at position {node.start} could not be evaluated exactly",
+                node.start,
+            ) from error
 
     def _check_number_size(self, digits: float, node: Node) -> None:
         """Refuse before SymPy computes an exact number of about ``digits`` digits."""

@@ -7,6 +7,7 @@ object), the printer (which SymPy class prints as which name) and ``GET /v1/func
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -83,8 +84,8 @@ FUNCTIONS: Mapping[str, FunctionInfo] = MappingProxyType({info.name: info for in
     FunctionInfo("log", 1, 2, "log(x, base)", "natural logarithm; log(x, b) is the logarithm "
                  "to base b, log(x)/log(b)", _log, sympy.log),
     FunctionInfo("ln", 1, 1, "ln(x)", "natural logarithm, the same as log(x)", _log),
-    FunctionInfo("log2", 1, 1, "log2(x)", "logarithm to base 2", lambda x: _log(x, 2)),
-    FunctionInfo("log10", 1, 1, "log10(x)", "logarithm to base 10", lambda x: _log(x, 10)),
+    FunctionInfo("log2", 1, 1, "log2(x)", "logarithm to base 2", partial(_log, base=2)),
+    FunctionInfo("log10", 1, 1, "log10(x)", "logarithm to base 10", partial(_log, base=10)),
     FunctionInfo("sqrt", 1, 1, "sqrt(x)", "principal square root, x^(1/2)", sympy.sqrt,
                  power=sympy.Rational(1, 2)),
     _unary("cbrt", cbrt, "real cube root: cbrt(-8) = -2"),

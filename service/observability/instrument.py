@@ -3,7 +3,8 @@
 Each request gets an id (the client's ``X-Request-ID`` when it is valid, else a new one),
 echoed in the response's ``X-Request-ID``; every log record written while it is handled
 carries that id, the method and the path. Each answered request is counted and timed in
-the Prometheus metrics by its URL rule and status. ``X-Served-By`` names the replica
+the Prometheus metrics by its URL rule and status, and each computation it hands to the
+app's ``Computer`` is timed. ``X-Served-By`` names the replica
 (``GRADIENT_INSTANCE``, default the host name: a container's id) and worker process that
 answered, which is how a load balancer's spread can be seen from outside.
 """
@@ -15,13 +16,40 @@ import socket
 import time
 from typing import Mapping
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 
 from service.observability import logs, metrics
 from service.observability.versions import engine_versions
 
 SERVED_BY_HEADER = "X-Served-By"
 INSTANCE_ENV = "GRADIENT_INSTANCE"
+# Metrics label other methods "other": a client must not be able to mint new series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _endpoint() -> str:
+    """The current request's URL rule (``/v1/gradient``), the metrics' endpoint label."""
+    rule = request.url_rule if has_request_context() else None
+    return rule.rule if rule is not None else metrics.UNMATCHED_ENDPOINT
+
+
+class TimedComputer:
+    """The app's ``Computer`` (service.compute), with each computation timed.
+
+    A wrapper, so that timing stays out of the computation code: every call to ``run`` is
+    observed in ``gradient_computation_seconds`` under the request's endpoint; everything
+    else is the wrapped computer's.
+    """
+
+    def __init__(self, computer) -> None:
+        self.computer = computer
+
+    def run(self, function, *args, **kwargs):
+        with metrics.time_computation(_endpoint()):
+            return self.computer.run(function, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.computer, name)
 
 
 def register_observability(app: Flask, environ: Mapping[str, str] | None = None) -> None:
@@ -30,13 +58,14 @@ def register_observability(app: Flask, environ: Mapping[str, str] | None = None)
     instance = environ.get(INSTANCE_ENV) or socket.gethostname()
     logs.configure_logging(app.config["SETTINGS"].log_level)
     metrics.record_build_info(engine_versions())
+    if "computer" in app.extensions:
+        app.extensions["computer"] = TimedComputer(app.extensions["computer"])
 
     @app.before_request
     def start_request() -> None:
         g.request_id = (logs.valid_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
                         or logs.new_request_id())
         g.request_started = time.perf_counter()
-        g.request_cpu_started = time.thread_time()
         g.log_context = logs.bind_request(
             request_id=g.request_id, method=request.method, path=request.path
         )
@@ -47,13 +76,11 @@ def register_observability(app: Flask, environ: Mapping[str, str] | None = None)
         started = g.get("request_started")
         if started is None:  # start_request did not run: nothing to measure
             return response
-        rule = request.url_rule
         metrics.record_request(
-            method=request.method,
-            endpoint=rule.rule if rule is not None else metrics.UNMATCHED_ENDPOINT,
+            method=request.method if request.method in _METHODS else "other",
+            endpoint=_endpoint(),
             status=response.status_code,
             seconds=time.perf_counter() - started,
-            cpu_seconds=time.thread_time() - g.request_cpu_started,
         )
         response.headers[logs.REQUEST_ID_HEADER] = g.request_id
         response.headers[SERVED_BY_HEADER] = f"{instance}/{os.getpid()}"

@@ -12,6 +12,9 @@ Nothing here imports Flask: the core may call :func:`record_cache_lookup`.
 from __future__ import annotations
 
 import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
@@ -43,9 +46,9 @@ HTTP_REQUESTS_IN_PROGRESS = Gauge(
 )
 COMPUTATION = Histogram(
     "gradient_computation_seconds",
-    "CPU time the worker spent on a request (parsing, SymPy and NumPy work, serialising), "
-    "by endpoint.",
-    ["endpoint"],
+    "Time of each computation a request hands to the computation process, by endpoint and "
+    "outcome (ok, or the error's class such as TimeBudgetExceeded).",
+    ["endpoint", "outcome"],
     buckets=SECONDS_BUCKETS,
 )
 CACHE_LOOKUPS = Counter(
@@ -65,20 +68,35 @@ BUILD_INFO = Gauge(
 def record_cache_lookup(cache: str, hit: bool) -> None:
     """Count one lookup in ``cache`` (e.g. ``"compile"``) as a hit or a miss.
 
-    The hook for caches in the core: call it on every lookup. Hit ratio in PromQL:
+    The hook for caches in the core: call it on every lookup. Under gunicorn (multiprocess
+    mode) lookups made in the computation processes are counted too: they inherit
+    ``PROMETHEUS_MULTIPROC_DIR``. Hit ratio in PromQL:
     ``sum(rate(gradient_cache_lookups_total{result="hit"}[5m]))
     / sum(rate(gradient_cache_lookups_total[5m]))``.
     """
     CACHE_LOOKUPS.labels(cache=cache, result="hit" if hit else "miss").inc()
 
 
-def record_request(method: str, endpoint: str, status: int, seconds: float,
-                   cpu_seconds: float) -> None:
-    """Count one answered request, its latency and its computation time."""
+@contextmanager
+def time_computation(endpoint: str) -> Iterator[None]:
+    """Time the computation run in this block into ``gradient_computation_seconds``."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        yield
+    except BaseException as error:
+        outcome = type(error).__name__
+        raise
+    finally:
+        COMPUTATION.labels(endpoint=endpoint, outcome=outcome).observe(
+            time.perf_counter() - started)
+
+
+def record_request(method: str, endpoint: str, status: int, seconds: float) -> None:
+    """Count one answered request and its latency."""
     labels = {"method": method, "endpoint": endpoint, "status": str(status)}
     HTTP_REQUESTS.labels(**labels).inc()
     HTTP_REQUEST_DURATION.labels(**labels).observe(seconds)
-    COMPUTATION.labels(endpoint=endpoint).observe(cpu_seconds)
 
 
 def record_build_info(versions: dict[str, str]) -> None:

@@ -169,6 +169,14 @@ def descend(objective: Objective, start: Sequence[float], *, optimizer: str = "g
     DescentResult
         ``stop_reason`` is ``"tolerance"``, ``"max_iterations"`` or ``"diverged"``.
 
+    Examples
+    --------
+    >>> from service.optimize import ScalarObjective
+    >>> square = ScalarObjective(lambda x: x * x, lambda x: [2 * x])
+    >>> run = descend(square, [1.0], learning_rate=0.25, max_iterations=3, tolerance=0)
+    >>> [entry.point for entry in run.trace], run.stop_reason
+    ([[1.0], [0.5], [0.25], [0.125]], 'max_iterations')
+
     Notes
     -----
     Iteration ``k`` is the point after ``k`` updates. A run *diverges* when the point, the
@@ -190,8 +198,9 @@ def descend(objective: Objective, start: Sequence[float], *, optimizer: str = "g
     ``gradient`` are those of the *full-data* objective at the recorded iterations, so a
     trace is comparable across runs and batch sizes and shows the true loss curve; the
     stopping test ``||grad|| < tolerance`` uses that full gradient, so it happens only at
-    recorded iterations (and the last). ``seed=None`` means seed 0: the same request
-    always gives the same trace.
+    recorded iterations (and the last); so are the value's finiteness checks, since each
+    costs a pass over all rows. ``seed=None`` means seed 0: the same request always gives
+    the same trace.
     """
     spec = get_optimizer(optimizer)
     learning_rate, hyperparameters = spec.resolve(learning_rate, hyperparameters)
@@ -202,7 +211,9 @@ def descend(objective: Objective, start: Sequence[float], *, optimizer: str = "g
     params = _start(start, objective.n_params)
     batches = _minibatches(objective, batch_size, seed)
     stepper = spec.start(objective.n_params, learning_rate, hyperparameters, objective)
-    clock = _Clock(deadline, every=256 if objective.n_rows is None else 1)
+    # Look at the clock about every 25,600 row evaluations (every iteration over big data).
+    clock = _Clock(deadline, every=256 if objective.n_rows is None
+                   else max(1, 25_600 // objective.n_rows))
 
     with np.errstate(all="ignore"):
         if batches is None:

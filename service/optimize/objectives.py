@@ -10,10 +10,12 @@ hands the callables in; nothing here knows about SymPy. Two kinds of objective:
 Both add the same regularisation ``l1 * sum|v| + l2 * sum v^2`` over every parameter.
 
 Every objective has two faces. The public one (``value``, ``gradient``, ``hessian``) takes
-an array and returns arrays, for callers and tests. The hot one (``value_at``,
-``gradient_at``, ``hessian_at``) is what the descent loop calls thousands of times: it takes
-the parameters as a list of Python floats and returns a float / a list of floats, because at
-two parameters Python floats are several times faster than small NumPy arrays.
+an array and returns a float or float arrays, for callers and tests. The hot one
+(``value_at``, ``gradient_at``, ``hessian_at``) is what the descent loop calls thousands of
+times: it takes the parameters as a sequence of Python floats and returns a float / a list
+of numbers, because at two parameters Python floats are several times faster than small
+NumPy arrays. Neither raises for arithmetic reasons: an overflow or a pole gives inf or
+nan, a complex value nan, and the loop reports divergence.
 """
 
 from __future__ import annotations
@@ -169,11 +171,11 @@ class Objective(ABC):
 
     # -- hot face: lists of Python floats, for the descent loop ------------------------------
     @abstractmethod
-    def value_at(self, params: list[float], batch=None) -> float:
-        """The objective at ``params`` (a list of floats) as a float; inf or nan if so."""
+    def value_at(self, params: Sequence[float], batch=None) -> float:
+        """The objective at ``params`` (floats) as a float; inf or nan if so."""
 
     @abstractmethod
-    def gradient_at(self, params: list[float], batch=None) -> Sequence:
+    def gradient_at(self, params: Sequence[float], batch=None) -> Sequence:
         """The gradient at ``params`` as a list of ``n`` real numbers.
 
         For speed the numbers are returned as computed (Python floats, but possibly ints,
@@ -183,7 +185,7 @@ class Objective(ABC):
         """
 
     @abstractmethod
-    def hessian_at(self, params: list[float], batch=None) -> np.ndarray:
+    def hessian_at(self, params: Sequence[float], batch=None) -> np.ndarray:
         """The Hessian at ``params`` as an ``(n, n)`` float array."""
 
     # -- shared pieces ----------------------------------------------------------------------
@@ -332,7 +334,11 @@ class DataObjective(Objective):
             raise InvalidInput("data", "data needs at least one column")
         arrays = {}
         for name, column in columns.items():
-            array = np.ascontiguousarray(column, dtype=float)
+            try:
+                array = np.ascontiguousarray(column, dtype=float)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"data/{name}", f"column {name!r} must hold numbers") \
+                    from None
             if array.ndim != 1:
                 raise InvalidInput(f"data/{name}", f"column {name!r} must be a flat list")
             arrays[name] = array

@@ -36,7 +36,7 @@ import math
 import textwrap
 from dataclasses import dataclass, field
 from math import sqrt
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -154,7 +154,7 @@ class Stepper(Protocol):
 
     warnings: list[str]
 
-    def step(self, params, gradient, t: int, batch=None) -> list[float]: ...
+    def step(self, params, gradient, t: int, batch=None) -> Sequence[float]: ...
 
 
 @dataclass

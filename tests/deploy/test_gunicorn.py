@@ -30,6 +30,7 @@ LOG_FIELDS = {"time", "level", "logger", "message", "request_id", "method", "pat
               "duration_ms"}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 HEALTHZ = {"method": "GET", "endpoint": "/healthz", "status": "200"}
+DERIVATIVE = {"expression": "x^3", "variable": "x", "point": {"x": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +83,17 @@ def test_metrics_count_the_requests_of_every_worker(server):
     before = scrape(url)
     sent, pids = healthz_until(url, lambda pids: len(pids) >= 2)
     missing = [http(f"{url}/no/such/page-{i}") for i in range(3)]
+    computed = [http(url + "/v1/derivative", "POST", DERIVATIVE) for _ in range(4)]
     after = scrape(url)
 
     assert set(pids) == gunicorn_worker_pids(process.pid)  # both workers answered
     assert [a.status for a in missing] == [404] * 3
     for name in ("gradient_http_requests_total", "gradient_http_request_duration_seconds_count"):
         assert value(after, name, **HEALTHZ) - value(before, name, **HEALTHZ) == sent
-    computation = "gradient_computation_seconds_count"
-    assert (value(after, computation, endpoint="/healthz")
-            - value(before, computation, endpoint="/healthz")) == sent
+    computation = {"endpoint": "/v1/derivative", "outcome": "ok"}
+    assert [a.status for a in computed] == [200] * 4
+    assert (value(after, "gradient_computation_seconds_count", **computation)
+            - value(before, "gradient_computation_seconds_count", **computation)) == 4
     unmatched = {"method": "GET", "endpoint": "unmatched", "status": "404"}
     assert (value(after, "gradient_http_requests_total", **unmatched)
             - value(before, "gradient_http_requests_total", **unmatched)) == 3

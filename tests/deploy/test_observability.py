@@ -138,10 +138,27 @@ def test_metrics_count_requests_by_url_rule_and_status(client):
     latency = "gradient_http_request_duration_seconds_count"
     labels = {"method": "GET", "endpoint": "/healthz", "status": "200"}
     assert value(after, latency, **labels) - value(before, latency, **labels) == 1
-    computation = "gradient_computation_seconds_count"
-    assert (value(after, computation, endpoint="/v1/version")
-            - value(before, computation, endpoint="/v1/version")) == 1
     assert not any("nothing-here" in v for _, labels in after for _, v in labels)
+
+
+def test_computations_are_timed_by_endpoint_and_outcome(client):
+    body = {"expression": "x^3", "variable": "x", "point": {"x": 2}}
+    before = metrics(client)
+    assert client.post("/v1/derivative", json=body).status_code == 200
+    after = metrics(client)
+
+    name = "gradient_computation_seconds_count"
+    labels = {"endpoint": "/v1/derivative", "outcome": "ok"}
+    assert value(after, name, **labels) - value(before, name, **labels) == 1
+
+
+def test_unknown_methods_share_one_label(client):
+    before = metrics(client)
+    client.open("/healthz", method="BREW")
+    after = metrics(client)
+    labels = {"method": "other", "endpoint": "unmatched", "status": "405"}
+    assert value(after, "gradient_http_requests_total", **labels) - value(
+        before, "gradient_http_requests_total", **labels) == 1
 
 
 def test_cache_lookups_are_counted_by_the_hook(client):

@@ -148,7 +148,7 @@ def test_killing_a_replica_loses_no_request(cluster):
     def post():
         answers.append(http(lb + "/v1/derivative", "POST", DERIVATIVE, timeout=120))
 
-    for _ in range(20):
+    for _ in range(50):
         thread = threading.Thread(target=post)
         thread.start()
         threads.append(thread)
@@ -181,3 +181,15 @@ def test_killing_a_replica_loses_no_request(cluster):
                 and "," in e["upstream_status"] and e["status"] == 200]
 
     assert eventually(retried_posts), "nginx's log shows no POST retried on the other replica"
+
+
+def test_with_no_replica_left_nginx_answers_a_problem(cluster):
+    for process, _ in cluster["replicas"].values():
+        process.stop(signal.SIGKILL)
+    answer = http(cluster["lb"] + "/v1/derivative", "POST", DERIVATIVE,
+                  headers={"X-Request-ID": "nobody-home"})
+
+    assert answer.status == 503
+    assert answer.header("Content-Type") == "application/problem+json"
+    assert answer.json()["status"] == 503 and answer.json()["type"].startswith("urn:")
+    assert answer.header("X-Request-ID") == "nobody-home"

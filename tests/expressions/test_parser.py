@@ -244,6 +244,14 @@ def test_error_messages_name_the_position(text, message, position):
     assert caught.value.errors[0].position == position
 
 
+def test_sympy_failing_on_valid_input_is_an_expression_error():
+    # SymPy cannot decide whether 2^3000 - k*pi > pi/2 and fails inside atan's evaluation
+    with pytest.raises(ExpressionError) as caught:
+        parse("1 + atan(tan(2^3000))", LIMITS)
+    assert "atan(tan(2^3000)) at position 4 could not be evaluated exactly" in str(caught.value)
+    assert caught.value.position == 4
+
+
 def test_short_names_are_not_taken_for_misspelt_functions():
     with pytest.raises(ExpressionError, match=r"'ab' at position 0 is not a function"):
         parse("ab(x)", LIMITS)
@@ -430,8 +438,14 @@ def test_huge_exact_numbers_are_refused_before_sympy_computes_them(text):
 
 
 def test_large_numbers_within_the_limit_are_exact():
-    assert expr("2^10000") == 2**10000
-    assert expr("sqrt(3)^9999") == 3**4999 * sqrt(3)
+    # 2^3000 has 904 digits, under the default of 1,000
+    assert expr("2^3000") == 2**3000
+    assert expr("sqrt(3)^1999") == 3**999 * sqrt(3)
+
+
+def test_numbers_past_the_digit_limit_are_refused():
+    with pytest.raises(LimitExceeded, match="GRADIENT_MAX_NUMBER_DIGITS"):
+        expr("2^10000")
 
 
 @pytest.mark.parametrize("text", [
@@ -442,7 +456,9 @@ def test_large_numbers_within_the_limit_are_exact():
     " * ".join(f"sqrt(10^99+{2 * k + 1})" for k in range(40)),
 ])
 def test_inexact_roots_of_large_numbers_are_refused(text):
-    assert limit_error(text).env_var == "GRADIENT_MAX_INTEGER_DIGITS"
+    # refused for the root itself, or earlier for the size of the product's numbers
+    assert limit_error(text).env_var in {"GRADIENT_MAX_INTEGER_DIGITS",
+                                         "GRADIENT_MAX_NUMBER_DIGITS"}
 
 
 def test_exact_roots_of_large_numbers_are_computed():

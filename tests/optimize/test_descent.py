@@ -9,13 +9,15 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from service.errors import InvalidInput, LimitExceeded, TimeBudgetExceeded
-from service.optimize import ScalarObjective, descend
+from service.optimize import DataObjective, ScalarObjective, descend
 from service.optimize import descent as descent_module
 from service.optimize import optimizers as optimizers_module
-from tests.optimize.conftest import compile_scalar, least_squares, x, y
+from .functions import compile_scalar, least_squares, x, y
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -119,12 +121,15 @@ def test_newton_with_a_singular_hessian_takes_a_gradient_step_along_the_flat_dir
 
 
 def test_newton_names_the_first_iteration_that_needed_the_fallback():
-    # Convex around the start, not positive definite once x changes sign: x^4 - x^2 ...
-    objective = compile_scalar(x**4 / 12 - x**2 / 2 + y**2)  # f'' = x^2 - 1
-    result = descend(objective, [3.0, 1.0], optimizer="newton", max_iterations=30)
-    first = next(e.iteration for e in result.trace if e.point[0] ** 2 - 1 <= 0)
-    assert result.warnings and f"at iteration {first} " in result.warnings[0]
-    assert_json_safe(result)
+    # A Hessian that turns indefinite once x < 0.3; with lr 0.5, x halves: 1, 0.5, 0.25.
+    objective = ScalarObjective(
+        lambda x, y: x * x + y * y, lambda x, y: [2 * x, 2 * y],
+        lambda x, y: [[2.0, 0.0], [0.0, 2.0 if x > 0.3 else -2.0]])
+    result = descend(objective, [1.0, 1.0], optimizer="newton", learning_rate=0.5,
+                     max_iterations=6, tolerance=0.0)
+    assert len(result.warnings) == 1
+    assert "not positive definite at iteration 2 " in result.warnings[0]
+    assert_allclose(result.point, [0.5**6, 0.5**6])  # |eigenvalues|: the same steps
 
 
 # -- divergence ------------------------------------------------------------------------------
@@ -187,6 +192,24 @@ def test_trace_holds_iteration_zero_the_multiples_and_the_last(
     assert [e.iteration for e in result.trace] == expected
     assert result.iterations == max_iterations
     assert result.stop_reason == "max_iterations"
+
+
+@given(max_iterations=st.integers(0, 300), record_every=st.integers(1, 40),
+       tolerance=st.sampled_from([0.0, 1e-3, 1e-6, 0.5]), far_deadline=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_trace_iterations_for_any_decimation(max_iterations, record_every, tolerance,
+                                             far_deadline):
+    objective = ScalarObjective(lambda x: x * x, lambda x: [2 * x])
+    result = descend(objective, [1.0], learning_rate=0.05, max_iterations=max_iterations,
+                     tolerance=tolerance, record_every=record_every,
+                     deadline=time.monotonic() + 60 if far_deadline else None)
+    last = result.iterations
+    assert [e.iteration for e in result.trace] == sorted({*range(0, last + 1, record_every),
+                                                          last})
+    assert last == max_iterations or result.converged
+    # x_k = 0.9^k exactly as the rule says, wherever the trace looks.
+    for entry in result.trace:
+        assert_allclose(entry.point, [0.9**entry.iteration], rtol=1e-12)
 
 
 def test_trace_ends_at_convergence(bowl):
@@ -314,11 +337,10 @@ def test_minibatches_visit_every_row_once_per_epoch():
         counts[i.astype(int)] += 1
         return [p * 0 + i * 0]
 
-    from service.optimize import DataObjective
     objective = DataObjective(lambda p, i: p * 0 + i * 0, gradient, None,
                               {"i": np.arange(10.0)})
     descend(objective, [1.0], batch_size=4, max_iterations=6, record_every=1000,
-            tolerance=-0.0)
+            tolerance=0.0)
     # 6 steps of 4, 4, 2 rows = two epochs; plus the full-data gradients at 0 and 6.
     assert_allclose(counts, 2 + 2)
 
@@ -417,7 +439,7 @@ def test_regularized_objective_descends_through_gradient_at(bowl):
 
 def test_past_the_deadline_the_run_stops(bowl):
     with pytest.raises(TimeBudgetExceeded, match="time budget"):
-        descend(bowl, [1.0, 1.0], learning_rate=1e-6, tolerance=0.0, max_iterations=10_000,
+        descend(bowl, [1.0, 1.0], learning_rate=1e-6, tolerance=0.0, max_iterations=9_000,
                 deadline=time.monotonic() - 1)
 
 

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 
 from service.errors import InvalidInput
 from service.optimize import DataObjective, ScalarObjective
-from tests.optimize.conftest import b, compile_data, compile_scalar, least_squares, w, x, y
+from .functions import b, compile_data, compile_scalar, least_squares, w, x, y
 
 pytestmark = pytest.mark.filterwarnings("error")
 

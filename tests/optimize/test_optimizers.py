@@ -83,7 +83,8 @@ def reference_rmsprop(lr, alpha=0.99, eps=1e-8, momentum=0.0):
 
 
 def reference_adam(lr, beta1=0.9, beta2=0.999, eps=1e-8):
-    """torch.optim.Adam: m, v moving averages; x -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+    """torch.optim.Adam: m, v moving averages;
+    x -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
     (x, y), m, v, points = START, [0.0, 0.0], [0.0, 0.0], []
     for t in range(1, STEPS + 1):
         g = f_gradient(x, y)
