@@ -83,13 +83,15 @@ def evaluate_at(
     *,
     max_digits: int,
     owners: Sequence[int | None] | None = None,
+    quiet: frozenset[int] = frozenset(),
 ) -> Entries:
     """Evaluate labelled entries at one point.
 
     ``compiled`` is :func:`engine.compile_numeric` of the entries' expressions, in order.
     ``owners[i]``, for a derivative, is the index of the earlier entry holding the function
     it derives from: where that function is not a finite real (``log(x)`` at -1) the
-    derivative is null too, although ``1/x`` is real there.
+    derivative is null too, although ``1/x`` is real there. Entries in ``quiet`` are
+    evaluated for that purpose only: their own problems are not reported.
     """
     owners = owners or [None] * len(items)
     raw = engine.call_numeric(compiled, [np.float64(x) for x in point.numeric])
@@ -112,6 +114,7 @@ def evaluate_at(
             problem = engine.kink_warning(
                 item, exact_values or float_values, numeric=exact_values is None
             )
+        say = warnings.append if index not in quiet else (lambda _: None)
         exact_text = None
         if problem is None and exact_values is not None:
             value = engine.substitute(expr, exact_values)
@@ -119,7 +122,7 @@ def evaluate_at(
             if problem is None:
                 exact_text = _exact_text(value, max_digits)
                 if exact_text is None:
-                    warnings.append(
+                    say(
                         f"{label}: the exact value has more than {max_digits:,} digits; "
                         "only the numeric value is given"
                     )
@@ -133,9 +136,9 @@ def evaluate_at(
                     )
                 problem = _classify_number(complex(complex_raw[index]))
             elif number is None:
-                warnings.append(f"{label} is too large for a float64 at this point")
+                say(f"{label} is too large for a float64 at this point")
         if problem is not None:
-            warnings.append(f"{label} {problem}")
+            say(f"{label} {problem}")
         problems.append(problem)
         exact_out.append(exact_text)
         numeric_out.append(number)
@@ -148,6 +151,7 @@ def evaluate_batch(
     symbols: Sequence[sympy.Symbol],
     columns: np.ndarray,
     owners: Sequence[int | None] | None = None,
+    quiet: frozenset[int] = frozenset(),
 ) -> tuple[np.ndarray, list[str]]:
     """Evaluate entries over many points in one vectorized call.
 
@@ -171,6 +175,7 @@ def evaluate_batch(
     bad = ~np.isfinite(table)
     if bad.any():
         table[bad] = np.nan
+        bad[:, sorted(quiet)] = False
         rows, cols = np.nonzero(bad)
         shown = min(len(rows), MAX_BATCH_WARNINGS)
         for r, c in zip(rows[:shown], cols[:shown]):

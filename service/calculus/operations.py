@@ -46,17 +46,23 @@ class _Entries:
     """Labelled entries (function values first, then derivatives), compiled once.
 
     ``owners[i]`` is, for a derivative, the index of the function value it derives from.
+    A ``quiet`` entry is evaluated only to decide its dependants (the function's value for
+    /v1/derivative, the gradient for the Hessian's critical-point test): it is not in the
+    response, so its own warnings are not either.
     """
 
     def __init__(self, spec: FunctionSpec, limits: Limits):
         self.spec, self.limits = spec, limits
         self.items: list[tuple[str, Any]] = []
         self.owners: list[int | None] = []
+        self.quiet: set[int] = set()
         self._compiled = None
 
-    def add(self, label: str, item, owner: int | None = None) -> int:
+    def add(self, label: str, item, owner: int | None = None, quiet: bool = False) -> int:
         self.items.append((label, item))
         self.owners.append(owner)
+        if quiet:
+            self.quiet.add(len(self.items) - 1)
         return len(self.items) - 1
 
     @property
@@ -71,12 +77,14 @@ class _Entries:
         entries = evaluate_at(
             self.items, self.compiled, self.spec.symbols, point,
             max_digits=self.limits.max_number_digits, owners=self.owners,
+            quiet=frozenset(self.quiet),
         )
         return point.as_json(self.spec.names), entries
 
     def batch(self, raw_points) -> tuple[np.ndarray, list[str]]:
         columns = build_points(raw_points, self.spec, self.limits)
-        return evaluate_batch(self.items, self.compiled, self.spec.symbols, columns, self.owners)
+        return evaluate_batch(self.items, self.compiled, self.spec.symbols, columns,
+                              self.owners, frozenset(self.quiet))
 
 
 def _single(entries: Entries, index: int) -> dict[str, Any]:
@@ -120,16 +128,16 @@ def derivative(
     body: dict[str, Any] = {"derivative": symbolic(result.expr)}
     warnings: list[str] = []
     entries = _Entries(spec, limits)
-    value = entries.add("value of the function", spec.expressions[0])
+    value = entries.add("the function", spec.expressions[0], quiet=True)
     entries.add("value", result, owner=value)
     if point is not None:
         at_point, evaluated = entries.at(point)
         body["at"] = {"point": at_point, "value": _single(evaluated, 1)}
-        warnings += [w for w in evaluated.warnings if not w.startswith("value of the function")]
+        warnings += evaluated.warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {"values": table[:, 1]}
-        warnings += [w for w in batch_warnings if "value of the function" not in w]
+        warnings += batch_warnings
     return _with_warnings(body, warnings)
 
 
@@ -224,9 +232,9 @@ def hessian(
         "hessian": [[symbolic(d.expr) for d in row] for row in matrix],
     }
     entries = _Entries(spec, limits)
-    value = entries.add("value", spec.expressions[0])
+    value = entries.add("value", spec.expressions[0], quiet=True)
     for i, d in enumerate(partials):
-        entries.add(f"gradient[{i}]", d, owner=value)
+        entries.add(f"gradient[{i}]", d, owner=value, quiet=True)
     for i, row in enumerate(matrix):
         for j, d in enumerate(row):
             entries.add(f"hessian[{i}][{j}]", d, owner=value)
@@ -240,11 +248,11 @@ def hessian(
             "hessian": {k: _rows(v, n, n) for k, v in hess.items()},
             **_second_derivative_test(grad, hess, n),
         }
-        warnings += [w for w in evaluated.warnings if not w.startswith("gradient[")]
+        warnings += evaluated.warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {"hessian": table[:, n + 1:].reshape(-1, n, n)}
-        warnings += [w for w in batch_warnings if "gradient[" not in w]
+        warnings += batch_warnings
     return _with_warnings(body, warnings)
 
 
