@@ -240,11 +240,7 @@ def dockerfile_instructions(path: Path = ROOT / "Dockerfile") -> list[tuple[str,
     logical = ""
     for raw in path.read_text().splitlines():
         line = raw.strip()
-        if line.startswith("#") and not logical:
-            continue
-        if not line:
-            continue
-        if line.startswith("#"):  # a comment inside a continued instruction
+        if not line or line.startswith("#"):  # comments may sit inside continuations too
             continue
         if line.endswith("\\"):
             logical += line[:-1] + " "
