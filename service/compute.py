@@ -16,13 +16,16 @@ import os
 import resource
 import sys
 from concurrent.futures import TimeoutError as FutureTimeout
+from collections import OrderedDict
 from typing import Any, Callable
 
+import orjson
 import pebble
 from pebble.common import ProcessExpired
 
 from service.config import Limits
 from service.errors import ServiceError, TimeBudgetExceeded
+from service.observability.metrics import record_cache_lookup
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +66,67 @@ def _pool(max_memory_mb: int) -> pebble.ProcessPool:
     return pool
 
 
+# Answers kept in the web worker for exact repeats: small requests only (the key is the
+# request itself), and never those with `points` or `data`, whose answers are large.
+ANSWER_CACHE_ENTRIES = 1024
+_LARGEST_CACHED_REQUEST = 16 * 1024
+_UNCACHED_FIELDS = ("points", "data")
+
+
 class Computer:
-    """Runs functions in a supervised child process, one computation at a time."""
+    """Runs functions in a supervised child process, one computation at a time.
+
+    Computations are pure functions of the request, so the answers to small requests
+    (errors included: a request that ran out of time will again) are remembered in the web
+    worker, and an exact repeat costs no trip to the child at all.
+    """
 
     def __init__(self, limits: Limits, isolated: bool = True):
         self.limits = limits
         self.isolated = isolated
+        self._answers: OrderedDict[tuple, tuple[bool, Any]] = OrderedDict()
+
+    def _answer_key(self, function: Callable, args: tuple, kwargs: dict) -> tuple | None:
+        if any(kwargs.get(name) is not None for name in _UNCACHED_FIELDS):
+            return None
+        try:
+            request = orjson.dumps(kwargs, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return None
+        if len(request) > _LARGEST_CACHED_REQUEST:
+            return None
+        return (function.__module__, function.__qualname__, args, request)
 
     def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` in the child, or TimeBudgetExceeded past the budget."""
+        key = self._answer_key(function, args, kwargs)
+        if key is not None and key in self._answers:
+            self._answers.move_to_end(key)
+            record_cache_lookup("answer", hit=True)
+            ok, answer = self._answers[key]
+            if ok:
+                return answer
+            raise answer.with_traceback(None)
+        if key is not None:
+            record_cache_lookup("answer", hit=False)
+        try:
+            answer = self._compute(function, args, kwargs)
+        except ComputationFailed:
+            raise  # may be the host's state, not the request's: try again next time
+        except ServiceError as error:
+            self._remember(key, (False, error))
+            raise
+        self._remember(key, (True, answer))
+        return answer
+
+    def _remember(self, key: tuple | None, outcome: tuple[bool, Any]) -> None:
+        if key is None:
+            return
+        self._answers[key] = outcome
+        if len(self._answers) > ANSWER_CACHE_ENTRIES:
+            self._answers.popitem(last=False)
+
+    def _compute(self, function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
         if not self.isolated:
             return function(*args, **kwargs)
         budget = self.limits.time_budget_seconds

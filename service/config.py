@@ -37,6 +37,8 @@ class Limits:
     max_data_rows: int = _setting(100_000, "most rows of `data`")
     time_budget_seconds: float = _setting(10.0, "seconds of computation per request")
     max_memory_mb: int = _setting(2048, "address space of a computation process, in MiB")
+    cache_entries: int = _setting(2048, "entries of a computation process's compiled-expression cache")
+    cache_megabytes: int = _setting(512, "resident memory past which that cache drops its older half, in MiB")
 
     @staticmethod
     def env_var(name: str) -> str:

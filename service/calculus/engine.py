@@ -19,6 +19,7 @@ import numpy as np
 import sympy
 from sympy import DiracDelta, Heaviside, sign
 
+from service.calculus.cache import freeze, memoized
 from service.expressions import NUMERIC_FUNCTIONS, to_text
 
 _NUMERIC_MODULES = [NUMERIC_FUNCTIONS, "numpy"]
@@ -44,6 +45,10 @@ def _without_spikes(expr: sympy.Expr, spikes: frozenset, variable) -> Derivative
 
 def differentiate(expr: sympy.Expr | Derivative, *wrt: sympy.Symbol) -> Derivative:
     """Differentiate once by each symbol of ``wrt`` in turn (``x, x`` is the second derivative)."""
+    return memoized("differentiate", (expr, wrt), lambda: _differentiate(expr, wrt))
+
+
+def _differentiate(expr: sympy.Expr | Derivative, wrt) -> Derivative:
     current = expr if isinstance(expr, Derivative) else Derivative(expr, frozenset())
     for symbol in wrt:
         current = _without_spikes(sympy.diff(current.expr, symbol), current.spikes, symbol)
@@ -79,9 +84,9 @@ def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
     Arguments are dummified so that variable names which are Python keywords (``lambda``)
     or builtins compile safely; common subexpressions are computed once.
     """
-    return sympy.lambdify(
+    return memoized("compile", (freeze(exprs), tuple(symbols)), lambda: sympy.lambdify(
         list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True, dummify=True
-    )
+    ))
 
 
 def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 
 from service.calculus import engine
+from service.calculus.cache import memoized
 from service.calculus.engine import Derivative
 from service.calculus.evaluation import Entries, evaluate_at, evaluate_batch
 from service.calculus.spec import FunctionSpec, build_point, build_points, build_spec
@@ -27,6 +28,10 @@ ZERO_TOLERANCE = 1e-10
 
 def symbolic(expr: sympy.Expr) -> dict[str, str]:
     """``{expression, latex}``: the text re-parses as input; the LaTeX is SymPy's."""
+    return memoized("render", expr, lambda: _render(expr))
+
+
+def _render(expr: sympy.Expr) -> dict[str, str]:
     try:
         text = to_text(expr)
     except UnprintableExpression as error:

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import sympy
 
+from service.calculus.cache import STAGES, freeze, memoized
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded, ServiceError
 from service.expressions import check_variable_name, parse, symbol
@@ -93,6 +94,29 @@ def _constant_value(value: Any, limits: Limits, field: str) -> sympy.Expr:
 
 
 def build_spec(
+    expressions: Sequence[str],
+    limits: Limits,
+    *,
+    variables: Sequence[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    expression_fields: Sequence[str] | None = None,
+    also_symbols: Sequence[str] = (),
+) -> FunctionSpec:
+    """Parse ``expressions`` with ``constants`` substituted and check ``variables``.
+
+    ``also_symbols`` are names to read as symbols even when ``variables`` is not given
+    (the variable of ``/v1/derivative``, which may be ``e``), without making them variables.
+    The result is cached under the normalized inputs (errors are not).
+    """
+    STAGES.configure(limits.cache_entries, limits.cache_megabytes)
+    key = (freeze(list(expressions)), limits, freeze(variables), freeze(constants or {}),
+           freeze(expression_fields), freeze(also_symbols))
+    return memoized("parse", key, lambda: _parse_spec(
+        expressions, limits, variables=variables, constants=constants,
+        expression_fields=expression_fields, also_symbols=also_symbols))
+
+
+def _parse_spec(
     expressions: Sequence[str],
     limits: Limits,
     *,
