@@ -5,8 +5,13 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from service.api import examples
 from service.api.blueprint import Blueprint
 from service.api.jsonio import json_response
+from service.api.responses import (
+    DerivativeResponse, GradientDescentResponse, GradientResponse, HessianResponse,
+    JacobianResponse,
+)
 from service.api.schemas import (
     DerivativeRequest, GradientDescentRequest, GradientRequest, HessianRequest,
     JacobianRequest,
@@ -26,8 +31,8 @@ def _compute(operation, args: dict):
 
 @blp.route("/derivative")
 class DerivativeView(MethodView):
-    @blp.arguments(DerivativeRequest)
-    @blp.response(200)
+    @blp.arguments(DerivativeRequest, examples=examples.DERIVATIVE)
+    @blp.response(200, DerivativeResponse)
     def post(self, args):
         """The n-th derivative of one expression by one variable.
 
@@ -38,8 +43,8 @@ class DerivativeView(MethodView):
 
 @blp.route("/gradient")
 class GradientView(MethodView):
-    @blp.arguments(GradientRequest)
-    @blp.response(200)
+    @blp.arguments(GradientRequest, examples=examples.GRADIENT)
+    @blp.response(200, GradientResponse)
     def post(self, args):
         """The gradient of one expression, optionally evaluated at a point or many points."""
         return _compute(operations.gradient, args)
@@ -47,8 +52,8 @@ class GradientView(MethodView):
 
 @blp.route("/jacobian")
 class JacobianView(MethodView):
-    @blp.arguments(JacobianRequest)
-    @blp.response(200)
+    @blp.arguments(JacobianRequest, examples=examples.JACOBIAN)
+    @blp.response(200, JacobianResponse)
     def post(self, args):
         """The Jacobian of several expressions: rows follow expressions, columns variables."""
         return _compute(operations.jacobian, args)
@@ -56,8 +61,8 @@ class JacobianView(MethodView):
 
 @blp.route("/hessian")
 class HessianView(MethodView):
-    @blp.arguments(HessianRequest)
-    @blp.response(200)
+    @blp.arguments(HessianRequest, examples=examples.HESSIAN)
+    @blp.response(200, HessianResponse)
     def post(self, args):
         """The Hessian; at a point its eigenvalues, definiteness and critical-point test."""
         return _compute(operations.hessian, args)
@@ -65,8 +70,8 @@ class HessianView(MethodView):
 
 @blp.route("/gradient-descent")
 class GradientDescentView(MethodView):
-    @blp.arguments(GradientDescentRequest)
-    @blp.response(200)
+    @blp.arguments(GradientDescentRequest, examples=examples.GRADIENT_DESCENT)
+    @blp.response(200, GradientDescentResponse)
     def post(self, args):
         """Minimise an expression (or a loss over data) and return the descent trace.
 

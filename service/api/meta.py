@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from service.api.blueprint import Blueprint
 from service.api.jsonio import json_response
+from service.api.responses import FunctionsResponse, HealthResponse, ReadinessResponse
 from service.calculus.readiness import engine_ready
 from service.expressions import CONSTANTS, FUNCTIONS
 
@@ -14,7 +15,7 @@ blp = Blueprint("meta", __name__, description="The grammar's functions, and heal
 
 @blp.route("/v1/functions")
 class FunctionsView(MethodView):
-    @blp.response(200)
+    @blp.response(200, FunctionsResponse)
     def get(self):
         """The functions and constants the expression syntax accepts."""
         return json_response({
@@ -37,7 +38,7 @@ class FunctionsView(MethodView):
 
 @blp.route("/healthz")
 class HealthView(MethodView):
-    @blp.response(200)
+    @blp.response(200, HealthResponse)
     def get(self):
         """Liveness: the process answers HTTP."""
         return json_response({"status": "ok"})
@@ -45,8 +46,8 @@ class HealthView(MethodView):
 
 @blp.route("/readyz")
 class ReadyView(MethodView):
-    @blp.response(200)
-    @blp.alt_response(503, description="Not ready yet")
+    @blp.response(200, ReadinessResponse)
+    @blp.alt_response(503, schema=ReadinessResponse, description="Not ready yet")
     def get(self):
         """Readiness: SymPy and NumPy are loaded and a small derivative compiles and runs."""
         ready, detail = engine_ready()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from service.optimize import STOP_MESSAGES
+from service.api.schemas import OPTIMIZER_NAMES
+from service.optimize.descent import STOP_MESSAGES
 
-OPTIMIZERS = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton"]
 DEFINITENESS = ["positive definite", "negative definite", "positive semidefinite",
                 "negative semidefinite", "indefinite"]
 CLASSIFICATIONS = ["local minimum", "local maximum", "saddle point", "inconclusive"]
@@ -60,8 +60,6 @@ def _warnings() -> fields.List:
 
 
 _POINT = {
-    "type": "object",
-    "additionalProperties": {"oneOf": [{"type": "number"}, {"type": "string"}]},
     "description": "the point used, name -> coordinate: an integer or exact text (\"1/3\") "
                    "when the point is exact, float64 otherwise",
     "example": {"x": 1, "y": "1/2"},
@@ -69,7 +67,8 @@ _POINT = {
 
 
 def _point() -> fields.Dict:
-    return fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+    coordinate = fields.Raw(metadata={"oneOf": [{"type": "number"}, {"type": "string"}]})
+    return fields.Dict(keys=fields.String(), values=coordinate, required=True,
                        metadata=dict(_POINT))
 
 
@@ -112,8 +111,8 @@ class DerivativeAt(Schema):
 
 
 class DerivativeBatch(Schema):
-    values = _numbers(required=True, metadata={"description": "the derivative at each of "
-                                                "`points`, in order; " + _NUMBER_OR_NULL})
+    values = _numbers(required=True, description="the derivative at each of `points`, in "
+                      "order; " + _NUMBER_OR_NULL)
 
 
 class DerivativeResponse(Schema):
@@ -206,7 +205,7 @@ class HessianResponse(Schema):
 # --- /v1/gradient-descent ---------------------------------------------------------------
 
 class OptimizerUsed(Schema):
-    name = fields.String(required=True, validate=validate.OneOf(OPTIMIZERS))
+    name = fields.String(required=True, validate=validate.OneOf(OPTIMIZER_NAMES))
     learning_rate = fields.Float(required=True)
     hyperparameters = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
                                   metadata={"description": "every knob, defaults filled in",
@@ -279,17 +278,6 @@ class HealthResponse(Schema):
 class ReadinessResponse(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["ready", "not ready"]))
     detail = fields.String(required=True)
-
-
-class VersionResponse(Schema):
-    class Meta:
-        # Optional engines (e.g. symengine) are reported when installed.
-        unknown = "include"
-
-    service = fields.String(required=True, metadata={"example": "0.1.0"})
-    python = fields.String(required=True, metadata={"example": "3.11.7"})
-    sympy = fields.String(required=True, metadata={"example": "1.14.0"})
-    numpy = fields.String(required=True, metadata={"example": "2.3.5"})
 
 
 # --- errors -----------------------------------------------------------------------------

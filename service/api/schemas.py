@@ -68,6 +68,9 @@ class JacobianRequest(SpecFields, VariablesField):
     )
 
 
+OPTIMIZER_NAMES = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton"]
+
+
 class Regularization(StrictSchema):
     l1 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
     l2 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
@@ -81,8 +84,7 @@ class GradientDescentRequest(VariablesField):
                   "example": {"x": -1.5, "y": 2}})
     optimizer = fields.String(
         load_default="gd",
-        validate=validate.OneOf(["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-                                 "newton"]),
+        validate=validate.OneOf(OPTIMIZER_NAMES),
     )
     learning_rate = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
                                  metadata={"description": "default: 0.01 (gd, momentum, "

@@ -264,6 +264,8 @@ def _unrolled_factory(rule, n):
     lines.append("    return step")
     source = "\n".join(lines)
     namespace = {}
+    # Only this module's own rule functions are compiled here, never request text: the
+    # source is built from their AST with variables renamed per coordinate.
     exec(compile(source, f"<{rule.__name__} unrolled x{n}>", "exec"), rule.__globals__,
          namespace)
     factory = namespace["factory"]
