@@ -16,7 +16,7 @@ import sympy
 from service.calculus.cache import STAGES, freeze, memoized
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded, ServiceError
-from service.expressions import check_variable_name, parse, symbol
+from service.expressions import check_variable_name, parse, symbol, to_text
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,6 @@ class Point:
 
     def as_json(self, names: Sequence[str]) -> dict[str, float | str]:
         """The point as the client should read it back: exact text where exact."""
-        from service.expressions import to_text
-
         if self.exact is not None:
             return {
                 n: (int(v) if v.is_Integer and abs(v) < 2**63 else to_text(v))
