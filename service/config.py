@@ -25,13 +25,14 @@ class Limits:
     max_expression_length: int = _setting(10_000, "longest expression, in characters")
     max_nesting_depth: int = _setting(200, "deepest nesting of parentheses, calls and operators")
     max_expression_nodes: int = _setting(10_000, "most operators, numbers and names in one expression")
-    max_variables: int = _setting(100, "most variables in one request")
+    max_variables: int = _setting(100, "most variables in one request (and most constants, most `data` columns)")
     max_expressions: int = _setting(100, "most expressions in one Jacobian")
     max_derivative_order: int = _setting(50, "highest derivative order")
     max_integer_digits: int = _setting(100, "most digits of an integer literal (|n| < 10^digits)")
     max_exponent: int = _setting(10_000, "largest |n| of an integer exponent")
     max_number_digits: int = _setting(1_000, "most digits of an exact number computed or printed")
     max_points: int = _setting(100_000, "most entries in `points`")
+    max_batch_values: int = _setting(5_000_000, "most values one evaluation over `points` computes (points x values per point)")
     max_iterations: int = _setting(100_000, "most gradient-descent iterations")
     max_trace_entries: int = _setting(10_000, "most trace entries returned")
     max_data_rows: int = _setting(100_000, "most rows of `data`")
@@ -39,6 +40,10 @@ class Limits:
     max_memory_mb: int = _setting(2048, "address space of a computation process, in MiB")
     cache_entries: int = _setting(2048, "entries of a computation process's compiled-expression cache")
     cache_megabytes: int = _setting(512, "resident memory past which that cache drops its older half, in MiB")
+    max_plot_grid: int = _setting(1_000, "most samples per axis of a picture (`grid` of POST /v1/plot)")
+    max_plot_inches: int = _setting(20, "largest width or height of a picture, in inches (`size`)")
+    max_plot_dpi: int = _setting(300, "highest resolution of a picture, in dots per inch (`dpi`)")
+    max_plot_paths: int = _setting(8, "most descent paths in one picture (`optimizers`)")
 
     @staticmethod
     def env_var(name: str) -> str:

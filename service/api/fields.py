@@ -94,3 +94,12 @@ class Columns(fields.Field):
                         f"column '{name}' row {i} is {entry!r}, not a number"
                     ]})
         return value
+
+
+class Flag(fields.Boolean):
+    """JSON ``true`` or ``false`` only (marshmallow's Boolean also takes 1, "yes" and "on")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

@@ -21,6 +21,24 @@ DEFINITENESS = ["positive definite", "negative definite", "positive semidefinite
                 "negative semidefinite", "indefinite"]
 CLASSIFICATIONS = ["local minimum", "local maximum", "saddle point", "inconclusive"]
 
+# Enumerations with a name of their own in components.schemas, so that generated clients get
+# one enum type each; a field that may also be null refers to them with anyOf.
+NAMED_ENUMS = {
+    "Definiteness": {"type": "string", "enum": DEFINITENESS,
+                     "description": "the signs of the Hessian's eigenvalues"},
+    "Classification": {"type": "string", "enum": CLASSIFICATIONS,
+                       "description": "the second-derivative test at a critical point"},
+}
+
+
+def _nullable_enum(name: str, description: str) -> fields.Raw:
+    """One of ``NAMED_ENUMS[name]``, or null."""
+    return fields.Raw(required=True, allow_none=True, metadata={
+        "anyOf": [{"$ref": f"#/components/schemas/{name}"}, {"type": "null"}],
+        "description": description,
+    })
+
+
 _NUMBER_OR_NULL = "float64, or null where the value is not a finite real (see warnings)"
 
 
@@ -103,6 +121,48 @@ class Matrix(Schema):
     numeric = _numbers(depth=2, required=True)
 
 
+# --- learners: steps and check -----------------------------------------------------------
+
+class StepLatex(Schema):
+    expression = fields.String(required=True)
+    result = fields.String(required=True)
+
+
+class Step(Schema):
+    """One rule applied: the sub-expression, the rule, its result, and the steps inside."""
+
+    rule = fields.String(required=True, metadata={
+        "description": "sum, constant multiple, power, product, quotient, chain, or the name "
+                       "of an elementary function (exp, sin...)", "example": "chain"})
+    variable = fields.String(metadata={"description": "top step only: the variable"})
+    order = fields.Integer(metadata={"description": "top step only: which derivative (1, 2...)"})
+    held_constant = fields.List(fields.String(), metadata={
+        "description": "top step only: the other names, held constant"})
+    expression = fields.String(required=True, metadata={"example": "sin(x^2)"})
+    result = fields.String(required=True, metadata={"example": "2*x*cos(x^2)"})
+    latex = fields.Nested(StepLatex, required=True)
+    note = fields.String()
+    substeps = fields.List(fields.Nested(lambda: Step()), required=True)
+
+
+def _check(depth: int, shape: str) -> dict:
+    return {
+        "finite_difference": _numbers(depth=depth, required=True, description=(
+            f"central finite-difference estimate, the shape of {shape}; " + _NUMBER_OR_NULL)),
+        "step": fields.List(fields.Float(), required=True,
+                            metadata={"description": "difference step per variable"}),
+        "absolute_error": _number("largest |estimate - exact|; null when an entry is null",
+                                  required=True),
+        "relative_error": _number("absolute_error over the largest |entry|; null when an "
+                                  "entry is null", required=True),
+    }
+
+
+VectorCheck = Schema.from_dict(_check(1, "the numeric gradient"), name="VectorCheck")
+MatrixCheck = Schema.from_dict(_check(2, "the numeric Jacobian or Hessian"),
+                               name="MatrixCheck")
+
+
 # --- /v1/derivative ---------------------------------------------------------------------
 
 class DerivativeAt(Schema):
@@ -119,6 +179,8 @@ class DerivativeResponse(Schema):
     derivative = fields.Nested(Symbolic, required=True)
     at = fields.Nested(DerivativeAt, metadata={"description": "with `point`"})
     batch = fields.Nested(DerivativeBatch, metadata={"description": "with `points`"})
+    steps = fields.List(fields.Nested(Step), metadata={
+        "description": "with `steps: true`: one top step per order"})
     warnings = _warnings()
 
 
@@ -145,6 +207,10 @@ class GradientResponse(Schema):
     gradient = fields.List(fields.Nested(Symbolic), required=True)
     at = fields.Nested(GradientAt, metadata={"description": "with `point`"})
     batch = fields.Nested(GradientBatch, metadata={"description": "with `points`"})
+    steps = fields.List(fields.List(fields.Nested(Step)), metadata={
+        "description": "with `steps: true`: the steps of each partial, aligned with "
+                       "`variables`"})
+    check = fields.Nested(VectorCheck, metadata={"description": "with `check: true`"})
     warnings = _warnings()
 
 
@@ -171,6 +237,7 @@ class JacobianResponse(Schema):
                                                     "columns `variables`"})
     at = fields.Nested(JacobianAt, metadata={"description": "with `point`"})
     batch = fields.Nested(JacobianBatch, metadata={"description": "with `points`"})
+    check = fields.Nested(MatrixCheck, metadata={"description": "with `check: true`"})
     warnings = _warnings()
 
 
@@ -180,14 +247,12 @@ class HessianAt(Schema):
     point = _point()
     hessian = fields.Nested(Matrix, required=True)
     eigenvalues = fields.List(fields.Float(), required=True, allow_none=True, metadata={
-        "description": "ascending; null when an entry of the Hessian is null"})
-    definiteness = fields.String(required=True, allow_none=True,
-                                 validate=validate.OneOf(DEFINITENESS))
+        "description": "ascending; null when an entry of the Hessian is null or an "
+                       "eigenvalue is too large for a float64 (see warnings)"})
+    definiteness = _nullable_enum("Definiteness", "null when `eigenvalues` is null")
     critical_point = fields.Boolean(required=True, allow_none=True, metadata={
         "description": "whether the gradient vanishes (exactly at an exact point)"})
-    classification = fields.String(required=True, allow_none=True,
-                                   validate=validate.OneOf(CLASSIFICATIONS), metadata={
-                                       "description": "null unless at a critical point"})
+    classification = _nullable_enum("Classification", "null unless at a critical point")
 
 
 class HessianBatch(Schema):
@@ -199,6 +264,8 @@ class HessianResponse(Schema):
     hessian = fields.List(fields.List(fields.Nested(Symbolic)), required=True)
     at = fields.Nested(HessianAt, metadata={"description": "with `point`"})
     batch = fields.Nested(HessianBatch, metadata={"description": "with `points`"})
+    check = fields.Nested(MatrixCheck, metadata={"description": "with `check: true` "
+                                                 "(differences of the gradient)"})
     warnings = _warnings()
 
 

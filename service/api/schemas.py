@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.api.fields import Columns, Coordinate, Point
+from service.api.fields import Columns, Coordinate, Flag, Point
 
 
 class StrictSchema(Schema):
@@ -46,19 +46,44 @@ class VariablesField(StrictSchema):
     )
 
 
+_STEPS_DOC = (
+    "true: also `steps`, the derivation as a tree of rule applications (sum, constant "
+    "multiple, product, quotient, power, chain, each function's rule...), each step "
+    "{rule, expression, result, latex: {expression, result}, note?, substeps}; one top step "
+    "per successive derivative up to `order`, with the `variable` and the names "
+    "`held_constant`. At most 1,000 steps per answer: past that, parts are differentiated "
+    "directly (rule \"not expanded\") and a warning says so."
+)
+_GRADIENT_STEPS_DOC = (
+    " On /v1/gradient, `steps` is a list aligned with `variables`: entry i is what "
+    "/v1/derivative answers as `steps` for variable i (a partial derivative; the other names "
+    "are held constant)."
+)
+_CHECK_DOC = (
+    "true (needs `point`): also `check`, next to `at`: the central finite-difference "
+    "estimate of the numeric result (`finite_difference`, same shape; for the Hessian, "
+    "differences of the gradient), the `step` per variable (cbrt(eps) * max(1, |x_i|)) and "
+    "the largest `absolute_error` and its `relative_error` against the exact value."
+)
+
+
 class DerivativeRequest(SpecFields):
     expression = _expression()
     variable = fields.String(required=True, metadata={"example": "w"})
     order = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1),
                            metadata={"description": "derivative order, 1 or more"})
+    steps = Flag(load_default=False, metadata={"description": _STEPS_DOC})
 
 
 class GradientRequest(SpecFields, VariablesField):
     expression = _expression()
+    steps = Flag(load_default=False, metadata={"description": _STEPS_DOC + _GRADIENT_STEPS_DOC})
+    check = Flag(load_default=False, metadata={"description": _CHECK_DOC})
 
 
 class HessianRequest(SpecFields, VariablesField):
     expression = _expression()
+    check = Flag(load_default=False, metadata={"description": _CHECK_DOC})
 
 
 class JacobianRequest(SpecFields, VariablesField):
@@ -66,6 +91,7 @@ class JacobianRequest(SpecFields, VariablesField):
         fields.String(), required=True, validate=validate.Length(min=1),
         metadata={"example": ["x*y", "x + y^2"]},
     )
+    check = Flag(load_default=False, metadata={"description": _CHECK_DOC})
 
 
 OPTIMIZER_NAMES = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton"]

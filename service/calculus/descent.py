@@ -9,6 +9,7 @@ arguments and the objective is the reduction over rows.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any, Mapping, Sequence
 
 from service.calculus import engine
@@ -18,9 +19,19 @@ from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import check_variable_name, symbol
 from service.optimize import DataObjective, ScalarObjective, descend
+from service.optimize.descent import check_trace_size
+
+# The loop stops itself at this share of the time budget, with its own message, a little
+# before the supervisor (service.compute) would have to kill and replace the process.
+_BUDGET_SHARE = 0.9
 
 
 def _check_data(data: Mapping[str, Sequence], variables, constants, limits: Limits) -> None:
+    if len(data) > limits.max_variables:
+        raise LimitExceeded(
+            f"data has {len(data):,} columns", limits.max_variables,
+            Limits.env_var("max_variables"), field="data",
+        )
     for name, column in data.items():
         check_variable_name(name, f"data/{name}")
         if variables and name in variables:
@@ -47,11 +58,13 @@ def gradient_descent(
     regularization: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Minimise ``expression`` (or its reduction over ``data``) and return the trace."""
+    deadline = time.monotonic() + _BUDGET_SHARE * limits.time_budget_seconds
     if max_iterations > limits.max_iterations:
         raise LimitExceeded(
             f"max_iterations is {max_iterations:,}", limits.max_iterations,
             Limits.env_var("max_iterations"), field="max_iterations",
         )
+    check_trace_size(max_iterations, record_every, limits.max_trace_entries)
     data = data or {}
     _check_data(data, variables, constants, limits)
     spec = build_spec([expression], limits, variables=variables, constants=constants,
@@ -97,10 +110,10 @@ def gradient_descent(
         objective, start_point, optimizer=optimizer, learning_rate=learning_rate,
         hyperparameters=hyperparameters, max_iterations=max_iterations, tolerance=tolerance,
         record_every=record_every, batch_size=batch_size, seed=seed,
-        max_trace_entries=limits.max_trace_entries,
+        max_trace_entries=limits.max_trace_entries, deadline=deadline,
     )
     body = {"variables": list(spec.variables),
-            "gradient": [symbolic(d.expr) for d in partials]}
+            "gradient": [symbolic(d.expr, spec.names) for d in partials]}
     body.update(result.as_dict(spec.variables))
     if not body["warnings"]:
         del body["warnings"]

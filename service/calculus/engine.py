@@ -1,7 +1,10 @@
 """The symbolic engine: differentiation, exact substitution and compilation to NumPy.
 
 Every SymPy call of the calculus core that does real work goes through this module, so
-that a faster exact engine can later take over the heavy steps behind the same functions.
+that a faster exact engine takes over the heavy steps behind the same functions: SymEngine
+(:mod:`service.calculus.fast`) differentiates and compiles what it supports, with results
+identical to SymPy's; everything else, and everything when SymEngine is missing or
+``FAST_ENGINE`` is off, is SymPy's work.
 
 Non-smooth functions: SymPy differentiates ``abs``, ``sign``, ``heaviside``, ``relu``,
 ``min`` and ``max`` into ``sign``/``Heaviside`` (jumps) and ``DiracDelta`` (spikes). The
@@ -12,7 +15,7 @@ whether the derivative really exists there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,9 +23,20 @@ import sympy
 from sympy import DiracDelta, Heaviside, sign
 
 from service.calculus.cache import freeze, memoized
+from service.config import Limits
+from service.errors import LimitExceeded
 from service.expressions import NUMERIC_FUNCTIONS, to_text
+from service.expressions.substitution import substitute_exact
+
+try:
+    from service.calculus import fast
+except ImportError:  # SymEngine not installed: SymPy does everything
+    fast = None
 
 _NUMERIC_MODULES = [NUMERIC_FUNCTIONS, "numpy"]
+
+#: Whether SymEngine may take over differentiation and compilation (benchmarks turn it off).
+FAST_ENGINE = fast is not None
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,8 @@ class Derivative:
     expr: sympy.Expr
     spikes: frozenset  # arguments u of the DiracDelta(u) terms replaced by 0
     variable: sympy.Symbol | None = None  # the last variable differentiated by
+    # True when ``expr`` is known to hold no jump (sign, Heaviside): SymEngine's results
+    smooth: bool = field(default=False, compare=False)
 
 
 def _without_spikes(expr: sympy.Expr, spikes: frozenset, variable) -> Derivative:
@@ -51,6 +67,14 @@ def differentiate(expr: sympy.Expr | Derivative, *wrt: sympy.Symbol) -> Derivati
 def _differentiate(expr: sympy.Expr | Derivative, wrt) -> Derivative:
     current = expr if isinstance(expr, Derivative) else Derivative(expr, frozenset())
     for symbol in wrt:
+        if FAST_ENGINE:
+            try:
+                derived = fast.differentiate(current.expr, symbol)
+            except fast.Unsupported:
+                pass
+            else:  # SymEngine's parts have no DiracDelta to remove, and no jumps
+                current = Derivative(derived, current.spikes, symbol, smooth=True)
+                continue
         current = _without_spikes(sympy.diff(current.expr, symbol), current.spikes, symbol)
     return current
 
@@ -70,9 +94,22 @@ def hessian(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> list[list[Deri
     return rows  # type: ignore[return-value]
 
 
-def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
-    """Exact value of ``expr`` with symbols replaced (no floats, no evalf)."""
-    return expr.xreplace(values)
+def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
+               limits: Limits | None = None) -> sympy.Expr:
+    """Exact value of ``expr`` with symbols replaced (no floats, no evalf).
+
+    ``nan`` where ``min``/``max`` get an argument that is not a real number at the point
+    (``min(log(x), 4)`` at x = 0 or -1): SymPy's Min/Max refuse to compare it, and the value
+    is undefined there. With ``limits``, a number past them is refused (LimitExceeded)
+    before SymPy computes it (``x^y`` at x = y = 10^99; see
+    ``service.expressions.substitution``).
+    """
+    try:
+        if limits is None:
+            return expr.xreplace(values)
+        return substitute_exact(expr, values, limits)
+    except (TypeError, ValueError):
+        return sympy.nan
 
 
 def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
@@ -84,14 +121,24 @@ def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
     Arguments are dummified so that variable names which are Python keywords (``lambda``)
     or builtins compile safely; common subexpressions are computed once.
     """
-    return memoized("compile", (freeze(exprs), tuple(symbols)), lambda: sympy.lambdify(
-        list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True, dummify=True
-    ))
+    return memoized("compile", (freeze(exprs), tuple(symbols)),
+                    lambda: _compile_numeric(exprs, symbols))
 
 
-def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool) -> bool:
+def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
+    if FAST_ENGINE:
+        try:
+            return fast.compile_numeric(exprs, symbols)
+        except fast.Unsupported:
+            pass
+    return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
+                          dummify=True)
+
+
+def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool,
+               limits: Limits | None = None) -> bool:
     """Whether ``expr`` vanishes at the point (exactly, or to float64 precision)."""
-    value = expr.xreplace(values)
+    value = substitute(expr, values, limits)
     if not numeric:
         return bool(value.is_zero)
     try:
@@ -104,25 +151,42 @@ def jump_arguments(expr: sympy.Expr) -> set:
     return {node.args[0] for node in expr.atoms(sign, Heaviside)}
 
 
-def kink_warning(derivative: Derivative, values: dict, numeric: bool = False) -> str | None:
+def kink_warning(derivative: Derivative, values: dict, numeric: bool = False,
+                 limits: Limits | None = None) -> str | None:
     """Why ``derivative`` does not exist at the point, or None when it does.
 
     It does not exist where a removed spike sits (``DiracDelta(u)`` with u = 0), or where a
     jump (``sign(u)``, ``heaviside(u)``) sits at u = 0 and the two one-sided limits of the
     derivative differ. ``x*abs(x)`` at 0 thus has a derivative (both sides give 0) while
-    ``abs(x)`` at 0 does not.
+    ``abs(x)`` at 0 does not. With ``limits``, exact values whose numbers would be too
+    large to compute are decided to 30 digits instead.
     """
+    if numeric or limits is None:
+        return _kink_warning(derivative, values, numeric, None)
+    try:
+        return _kink_warning(derivative, values, False, limits)
+    except LimitExceeded:
+        return _kink_warning(derivative, {s: v.evalf(30) for s, v in values.items()}, True,
+                             None)
+
+
+def _kink_warning(derivative: Derivative, values: dict, numeric: bool,
+                  limits: Limits | None) -> str | None:
     for u in derivative.spikes:
-        if is_zero_at(u, values, numeric):
+        if is_zero_at(u, values, numeric, limits):
             return f"does not exist where {to_text(u)} = 0 (the function has a jump there)"
-    at_kink = [u for u in jump_arguments(derivative.expr) if is_zero_at(u, values, numeric)]
+    if derivative.smooth:
+        return None
+    at_kink = [u for u in jump_arguments(derivative.expr)
+               if is_zero_at(u, values, numeric, limits)]
     if not at_kink:
         return None
     where = ", ".join(f"{to_text(u)} = 0" for u in at_kink)
     # Which side of each jump lies in the + direction of the variable: sign of du/dv.
     directions = {}
     for u in at_kink:
-        slope = sympy.diff(u, derivative.variable).xreplace(values) if derivative.variable else 0
+        slope = (substitute(sympy.diff(u, derivative.variable), values, limits)
+                 if derivative.variable else 0)
         direction = _sign_of(slope, numeric)
         if direction is None:
             return f"may not exist where {where} (a kink of the function)"
@@ -134,7 +198,7 @@ def kink_warning(derivative: Derivative, values: dict, numeric: bool = False) ->
             positive = side * direction > 0
             mapping[sign(u)] = sympy.Integer(1 if positive else -1)
             mapping[Heaviside(u)] = sympy.Integer(1 if positive else 0)
-        sides.append(derivative.expr.xreplace(mapping).xreplace(values))
+        sides.append(substitute(derivative.expr.xreplace(mapping), values, limits))
     left, right = sides
     same = (left - right).is_zero if not numeric else _numerically_equal(left, right)
     if same:

@@ -8,6 +8,7 @@ NumPy function, never from ``subs``/``evalf`` per value.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -17,6 +18,8 @@ import sympy
 from service.calculus import engine
 from service.calculus.engine import Derivative
 from service.calculus.spec import Point
+from service.config import Limits
+from service.errors import LimitExceeded
 from service.expressions import UnprintableExpression, to_text
 
 # How many individual batch problems are spelled out before they are summarised.
@@ -75,6 +78,21 @@ def _as_float(value) -> float | None:
     return float(number.real)
 
 
+def _complex_values(compiled: Callable, numeric: Sequence[float], real_values) -> list:
+    """The entries at the point in complex arithmetic, to tell complex from infinite values.
+
+    Some functions have no complex form (NumPy's ``cbrt`` refuses complex input, ``erf``
+    would drop the imaginary part): then the real values are classified as they are (NaN
+    undefined, infinity infinite).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            return engine.call_numeric(compiled, [np.complex128(x) for x in numeric])
+        except (TypeError, np.exceptions.ComplexWarning):
+            return real_values
+
+
 def evaluate_at(
     items: Sequence[tuple[str, sympy.Expr | Derivative]],
     compiled: Callable,
@@ -84,6 +102,7 @@ def evaluate_at(
     max_digits: int,
     owners: Sequence[int | None] | None = None,
     quiet: frozenset[int] = frozenset(),
+    limits: Limits | None = None,
 ) -> Entries:
     """Evaluate labelled entries at one point.
 
@@ -91,7 +110,8 @@ def evaluate_at(
     ``owners[i]``, for a derivative, is the index of the earlier entry holding the function
     it derives from: where that function is not a finite real (``log(x)`` at -1) the
     derivative is null too, although ``1/x`` is real there. Entries in ``quiet`` are
-    evaluated for that purpose only: their own problems are not reported.
+    evaluated for that purpose only: their own problems are not reported. With ``limits``,
+    an exact value whose numbers would pass them is not computed (only the float is given).
     """
     owners = owners or [None] * len(items)
     raw = engine.call_numeric(compiled, [np.float64(x) for x in point.numeric])
@@ -112,15 +132,19 @@ def evaluate_at(
             problem = f"is undefined because the function {problems[owner]}"
         elif isinstance(item, Derivative):
             problem = engine.kink_warning(
-                item, exact_values or float_values, numeric=exact_values is None
+                item, exact_values or float_values, numeric=exact_values is None,
+                limits=limits,
             )
         say = warnings.append if index not in quiet else (lambda _: None)
         exact_text = None
         if problem is None and exact_values is not None:
-            value = engine.substitute(expr, exact_values)
-            problem = _classify_exact(value)
+            try:
+                value = engine.substitute(expr, exact_values, limits)
+            except LimitExceeded:
+                value = None  # too large to compute: as too large to print, below
+            problem = None if value is None else _classify_exact(value)
             if problem is None:
-                exact_text = _exact_text(value, max_digits)
+                exact_text = None if value is None else _exact_text(value, max_digits)
                 if exact_text is None:
                     say(
                         f"{label}: the exact value has more than {max_digits:,} digits; "
@@ -131,9 +155,7 @@ def evaluate_at(
             number = _as_float(raw[index])
             if number is None and exact_values is None:
                 if complex_raw is None:
-                    complex_raw = engine.call_numeric(
-                        compiled, [np.complex128(x) for x in point.numeric]
-                    )
+                    complex_raw = _complex_values(compiled, point.numeric, raw)
                 problem = _classify_number(complex(complex_raw[index]))
             elif number is None:
                 say(f"{label} is too large for a float64 at this point")

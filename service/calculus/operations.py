@@ -8,15 +8,17 @@ null) in the shapes that API.md fixes. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, Sequence
 
 import numpy as np
 import sympy
 
-from service.calculus import engine
+from service.calculus import engine, steps as derivation_steps
 from service.calculus.cache import memoized
 from service.calculus.engine import Derivative
 from service.calculus.evaluation import Entries, evaluate_at, evaluate_batch
+from service.calculus.finite_differences import gradient_check
 from service.calculus.spec import FunctionSpec, build_point, build_points, build_spec
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
@@ -26,14 +28,20 @@ from service.expressions import UnprintableExpression, check_variable_name, symb
 ZERO_TOLERANCE = 1e-10
 
 
-def symbolic(expr: sympy.Expr) -> dict[str, str]:
-    """``{expression, latex}``: the text re-parses as input; the LaTeX is SymPy's."""
-    return memoized("render", expr, lambda: _render(expr))
+def symbolic(expr: sympy.Expr, names: Sequence[str] = ()) -> dict[str, str]:
+    """``{expression, latex}``: the text re-parses as input; the LaTeX is SymPy's.
+
+    ``names`` are the request's names: where one is ``e`` or ``pi``, the text writes the
+    constant another way (``exp(1)``), since sent back with that request the name means the
+    variable (d/de of ``exp(1)*e`` is Euler's number, not the variable e).
+    """
+    hidden = tuple(sorted({"e", "pi"}.intersection(names)))
+    return memoized("render", (expr, hidden), lambda: _render(expr, hidden))
 
 
-def _render(expr: sympy.Expr) -> dict[str, str]:
+def _render(expr: sympy.Expr, names: Sequence[str] = ()) -> dict[str, str]:
     try:
-        text = to_text(expr)
+        text = to_text(expr, names)
     except UnprintableExpression as error:
         raise InvalidInput(
             None, f"the result cannot be written in the expression syntax ({error})"
@@ -82,7 +90,7 @@ class _Entries:
         entries = evaluate_at(
             self.items, self.compiled, self.spec.symbols, point,
             max_digits=self.limits.max_number_digits, owners=self.owners,
-            quiet=frozenset(self.quiet),
+            quiet=frozenset(self.quiet), limits=self.limits,
         )
         return point.as_json(self.spec.names), entries
 
@@ -108,6 +116,39 @@ def _with_warnings(body: dict, warnings: list[str]) -> dict:
     return body
 
 
+def _check_needs_point(check: bool, point) -> None:
+    if check and point is None:
+        raise InvalidInput("check", "the gradient check needs a point: add \"point\" (an "
+                                    "object name -> coordinate, or a list)")
+
+
+def _check(spec: FunctionSpec, limits: Limits, raw_point, function_exprs, exact) -> tuple:
+    """``check``: central differences of the compiled ``function_exprs`` against ``exact``."""
+    x = build_point(raw_point, spec, limits).numeric
+    function = engine.compile_numeric(function_exprs, spec.symbols)
+    result = gradient_check(lambda args: engine.call_numeric(function, list(args)), x,
+                            len(spec.variables), exact)
+    return result.as_json(), result.warnings
+
+
+def _check_batch(points, per_point: int, limits: Limits) -> None:
+    """Refuse, before any SymPy or NumPy work, a batch whose answer would be too large.
+
+    The answer holds ``per_point`` values for each point (a Hessian's n^2 entries, and the
+    value and gradient it is checked against): a small request could otherwise ask for
+    gigabytes (a Hessian in 100 variables at 10,000 points is 10^8 values).
+    """
+    if points is None or len(points) > limits.max_points:  # build_points names that limit
+        return
+    values = len(points) * per_point
+    if values > limits.max_batch_values:
+        raise LimitExceeded(
+            f"{len(points):,} points with {per_point:,} values each would compute "
+            f"{values:,} values", limits.max_batch_values, Limits.env_var("max_batch_values"),
+            field="points",
+        )
+
+
 def _check_order(order: int, limits: Limits) -> None:
     if order > limits.max_derivative_order:
         raise LimitExceeded(
@@ -118,9 +159,9 @@ def _check_order(order: int, limits: Limits) -> None:
 
 def derivative(
     limits: Limits, *, expression: str, variable: str, order: int = 1,
-    point=None, points=None, constants=None,
+    point=None, points=None, constants=None, steps: bool = False,
 ) -> dict:
-    """The ``order``-th derivative of one expression by one variable."""
+    """The ``order``-th derivative of one expression by one variable (with its steps)."""
     _check_order(order, limits)
     check_variable_name(variable, "variable")
     if constants and variable in constants:
@@ -129,9 +170,15 @@ def derivative(
     if variable not in spec.names:  # d/dx of an expression free of x: x still has a coordinate
         names = tuple(sorted(spec.names + (variable,)))
         spec = dataclasses.replace(spec, variables=names, names=names)
+    _check_batch(points, 2, limits)
     result = engine.differentiate(spec.expressions[0], *[symbol(variable)] * order)
-    body: dict[str, Any] = {"derivative": symbolic(result.expr)}
+    body: dict[str, Any] = {"derivative": symbolic(result.expr, spec.names)}
     warnings: list[str] = []
+    if steps:
+        explained, step_warnings = derivation_steps.explain(
+            spec.expressions[0], [symbol(variable)], order)
+        body["steps"] = explained[0]
+        warnings += step_warnings
     entries = _Entries(spec, limits)
     value = entries.add("the function", spec.expressions[0], quiet=True)
     entries.add("value", result, owner=value)
@@ -148,27 +195,35 @@ def derivative(
 
 def gradient(
     limits: Limits, *, expression: str, variables=None, point=None, points=None, constants=None,
+    steps: bool = False, check: bool = False,
 ) -> dict:
-    """The gradient of one expression; its value, norm and batch values on request."""
+    """The gradient of one expression; its value, norm, batch values, steps and check."""
+    _check_needs_point(check, point)
     spec = build_spec([expression], limits, variables=variables, constants=constants)
+    _check_batch(points, 1 + len(spec.variables), limits)
     partials = engine.gradient(spec.expressions[0], spec.variable_symbols)
     n = len(partials)
     body: dict[str, Any] = {
         "variables": list(spec.variables),
-        "gradient": [symbolic(d.expr) for d in partials],
+        "gradient": [symbolic(d.expr, spec.names) for d in partials],
     }
     entries = _Entries(spec, limits)
     value = entries.add("value", spec.expressions[0])
     for i, d in enumerate(partials):
         entries.add(f"gradient[{i}]", d, owner=value)
     warnings: list[str] = []
+    if steps:
+        body["steps"], step_warnings = derivation_steps.explain(
+            spec.expressions[0], spec.variable_symbols)
+        warnings += step_warnings
     if point is not None:
         at_point, evaluated = entries.at(point)
         grad = _pick(evaluated, 1, n + 1)
         numeric = grad["numeric"]
-        norm = None if None in numeric else float(np.linalg.norm(np.array(numeric, dtype=float)))
-        if norm is not None and not np.isfinite(norm):
+        norm = None if None in numeric else math.hypot(*numeric)  # hypot cannot overflow
+        if norm is not None and not math.isfinite(norm):
             norm = None
+            warnings.append("norm is too large for a float64 at this point")
         body["at"] = {
             "point": at_point,
             "value": _single(evaluated, 0),
@@ -176,6 +231,10 @@ def gradient(
             "norm": norm,
         }
         warnings += evaluated.warnings
+        if check:
+            body["check"], check_warnings = _check(spec, limits, point, spec.expressions[0],
+                                                   numeric)
+            warnings += check_warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {"values": table[:, 0], "gradient": table[:, 1:]}
@@ -185,17 +244,19 @@ def gradient(
 
 def jacobian(
     limits: Limits, *, expressions: Sequence[str], variables=None, point=None, points=None,
-    constants=None,
+    constants=None, check: bool = False,
 ) -> dict:
     """The Jacobian of several expressions: rows follow expressions, columns variables."""
+    _check_needs_point(check, point)
     fields = [f"expressions/{i}" for i in range(len(expressions))]
     spec = build_spec(list(expressions), limits, variables=variables, constants=constants,
                       expression_fields=fields)
     m, n = len(spec.expressions), len(spec.variables)
+    _check_batch(points, m + m * n, limits)
     matrix = [engine.gradient(f, spec.variable_symbols) for f in spec.expressions]
     body: dict[str, Any] = {
         "variables": list(spec.variables),
-        "jacobian": [[symbolic(d.expr) for d in row] for row in matrix],
+        "jacobian": [[symbolic(d.expr, spec.names) for d in row] for row in matrix],
     }
     entries = _Entries(spec, limits)
     owners = [entries.add(f"value[{i}]", f) for i, f in enumerate(spec.expressions)]
@@ -213,11 +274,15 @@ def jacobian(
             "jacobian": {k: _rows(v, m, n) for k, v in jac.items()},
         }
         warnings += evaluated.warnings
+        if check:
+            body["check"], check_warnings = _check(
+                spec, limits, point, list(spec.expressions), _rows(jac["numeric"], m, n))
+            warnings += check_warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {
             "values": table[:, :m],
-            "jacobian": table[:, m:].reshape(-1, m, n),
+            "jacobian": table[:, m:].reshape(len(table), m, n),  # -1 is ambiguous if n = 0
         }
         warnings += batch_warnings
     return _with_warnings(body, warnings)
@@ -225,16 +290,19 @@ def jacobian(
 
 def hessian(
     limits: Limits, *, expression: str, variables=None, point=None, points=None, constants=None,
+    check: bool = False,
 ) -> dict:
     """The Hessian; at a point also its eigenvalues, definiteness and the critical-point test."""
+    _check_needs_point(check, point)
     spec = build_spec([expression], limits, variables=variables, constants=constants)
     symbols = spec.variable_symbols
     n = len(symbols)
+    _check_batch(points, 1 + n + n * n, limits)
     partials = engine.gradient(spec.expressions[0], symbols)
     matrix = engine.hessian(spec.expressions[0], symbols)
     body: dict[str, Any] = {
         "variables": list(spec.variables),
-        "hessian": [[symbolic(d.expr) for d in row] for row in matrix],
+        "hessian": [[symbolic(d.expr, spec.names) for d in row] for row in matrix],
     }
     entries = _Entries(spec, limits)
     value = entries.add("value", spec.expressions[0], quiet=True)
@@ -251,23 +319,36 @@ def hessian(
         body["at"] = {
             "point": at_point,
             "hessian": {k: _rows(v, n, n) for k, v in hess.items()},
-            **_second_derivative_test(grad, hess, n),
+            **_second_derivative_test(grad, hess, n, warnings),
         }
         warnings += evaluated.warnings
+        if check:  # central differences of the compiled gradient
+            body["check"], check_warnings = _check(
+                spec, limits, point, [d.expr for d in partials], _rows(hess["numeric"], n, n))
+            warnings += check_warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
-        body["batch"] = {"hessian": table[:, n + 1:].reshape(-1, n, n)}
+        body["batch"] = {"hessian": table[:, n + 1:].reshape(len(table), n, n)}
         warnings += batch_warnings
     return _with_warnings(body, warnings)
 
 
-def _second_derivative_test(grad: dict, hess: dict, n: int) -> dict[str, Any]:
+def _second_derivative_test(grad: dict, hess: dict, n: int, warnings: list[str]) -> dict[str, Any]:
     """Eigenvalues, definiteness and, at a critical point, its classification."""
     numeric = hess["numeric"]
+    unknown = {"eigenvalues": None, "definiteness": None, "critical_point": None,
+               "classification": None}
     if None in numeric:
-        return {"eigenvalues": None, "definiteness": None, "critical_point": None,
-                "classification": None}
-    eigenvalues = np.linalg.eigvalsh(np.array(numeric, dtype=float).reshape(n, n))
+        return unknown
+    matrix = np.array(numeric, dtype=float).reshape(n, n)
+    # eig(H) = s * eig(H / s): no overflow inside LAPACK for entries near the float64 maximum.
+    largest = float(np.max(np.abs(matrix))) if n else 0.0
+    largest = largest if largest > 0 else 1.0
+    with np.errstate(over="ignore"):
+        eigenvalues = np.linalg.eigvalsh(matrix / largest) * largest
+    if not np.isfinite(eigenvalues).all():
+        warnings.append("eigenvalues are too large for a float64 at this point")
+        return unknown | {"critical_point": _is_critical(grad)}
     scale = max(1.0, float(np.max(np.abs(eigenvalues)))) if n else 1.0
     zero = np.abs(eigenvalues) <= ZERO_TOLERANCE * scale
     positive = (eigenvalues > 0) & ~zero
@@ -306,4 +387,4 @@ def _is_critical(grad: dict) -> bool | None:
         return all(text == "0" for text in grad["exact"])
     if None in grad["numeric"]:
         return None
-    return bool(np.linalg.norm(grad["numeric"]) <= ZERO_TOLERANCE)
+    return math.hypot(*grad["numeric"]) <= ZERO_TOLERANCE

@@ -135,12 +135,17 @@ def _parse_spec(
             f"{len(expressions):,} expressions were given",
             limits.max_expressions, Limits.env_var("max_expressions"), field="expressions",
         )
+    if len(constants) > limits.max_variables:  # each is parsed: bound them like variables
+        raise LimitExceeded(
+            f"{len(constants):,} constants were given",
+            limits.max_variables, Limits.env_var("max_variables"), field="constants",
+        )
+    if variables is not None:
+        _check_variables(variables, constants, limits)
     constant_values = {}
     for name, value in constants.items():
         check_variable_name(name, f"constants/{name}")
         constant_values[name] = _constant_value(value, limits, f"constants/{name}")
-    if variables is not None:
-        _check_variables(variables, constant_values, limits)
     parsed = []
     free: set[str] = set()
     for text, field in zip(expressions, fields):

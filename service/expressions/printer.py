@@ -9,7 +9,9 @@ UnprintableExpression instead of printing text that would not parse back.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from contextlib import contextmanager
+from typing import Collection
 
 import sympy
 from sympy import Basic, S
@@ -48,11 +50,37 @@ class UnprintableExpression(Exception):
         return cls(f"{_describe(part)} cannot be written in the expression syntax", part)
 
 
-def to_text(expr: sympy.Expr) -> str:
-    """Write ``expr`` in the grammar; the text parses back (with the same variables) to it."""
+def to_text(expr: sympy.Expr, names: Collection[str] = ()) -> str:
+    """Write ``expr`` in the grammar; the text parses back (with the same variables) to it.
+
+    ``names`` are further names the text will be read with (the request's variables): a
+    variable ``e`` or ``pi`` hides the constant even where ``expr`` does not use it.
+    """
     with _too_deep_is_unprintable():
-        taken = {free.name for free in expr.free_symbols}
+        taken = _free_names(expr).union(names)
         return _TextPrinter(taken).doprint(expr)
+
+
+# Free names of printed sub-expressions: ``free_symbols`` walks the whole tree at every call,
+# which costs as much as printing for the entries of a large Hessian that share one big sum.
+_FREE_NAMES_ENTRIES = 50_000
+_free_names_of: dict[Basic, frozenset[str]] = {}
+
+
+def _free_names(expr: Basic) -> frozenset[str]:
+    """The names of the symbols in ``expr`` (the grammar binds no variables)."""
+    found = _free_names_of.get(expr)
+    if found is None:
+        if expr.is_Symbol:
+            found = frozenset((expr.name,))
+        elif not expr.args:
+            found = frozenset()
+        else:
+            found = frozenset().union(*[_free_names(arg) for arg in expr.args])
+        if len(_free_names_of) >= _FREE_NAMES_ENTRIES:
+            _free_names_of.clear()
+        _free_names_of[expr] = found
+    return found
 
 
 def to_latex(expr: sympy.Expr) -> str:
@@ -71,12 +99,43 @@ def _too_deep_is_unprintable():
         raise UnprintableExpression("the expression is nested too deeply to print") from None
 
 
-class _TextPrinter(StrPrinter):
+# Printed sub-expressions, kept for the process: a Hessian's entries or a gradient's
+# partials share large parts (the same sum in every denominator), which SymPy's printers
+# would otherwise order and print again for every entry (most of the cost of a large
+# Hessian; see README "Performance"). A node's text depends only on the node and the
+# printer's fixed settings (and, for text, on how e and pi are written), so it is reused.
+_PRINTED_ENTRIES = 50_000
+_printed: OrderedDict[tuple, str] = OrderedDict()
+
+
+class _ReusesPrintedParts:
+    """Mixin for a SymPy printer: remember the text of every compound node printed."""
+
+    def _memo_key(self) -> tuple:
+        return (type(self),)
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, Basic) or not expr.args:
+            return super()._print(expr, **kwargs)
+        key = (self._memo_key(), expr)
+        text = _printed.get(key)
+        if text is None:
+            text = super()._print(expr)
+            _printed[key] = text
+            if len(_printed) > _PRINTED_ENTRIES:
+                _printed.popitem(last=False)
+        return text
+
+
+class _TextPrinter(_ReusesPrintedParts, StrPrinter):
     def __init__(self, taken_names: set[str]):
         super().__init__()
         # A variable named e or pi hides the constant, so write the constant another way.
         self._e = "exp(1)" if "e" in taken_names else "e"
         self._pi = "acos(-1)" if "pi" in taken_names else "pi"
+
+    def _memo_key(self) -> tuple:
+        return (type(self), self._e, self._pi)
 
     def _print(self, expr, **kwargs):
         """Admit only the grammar's parts: a whitelist checked at every node."""
@@ -168,7 +227,7 @@ def _describe(part: Basic) -> str:
     return f"{type(part).__name__} ({shown})"
 
 
-class _LatexPrinter(LatexPrinter):
+class _LatexPrinter(_ReusesPrintedParts, LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         if _LATEX_FRIENDLY_NAME.fullmatch(expr.name):
             return super()._print_Symbol(expr, style)

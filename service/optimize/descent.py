@@ -21,7 +21,7 @@ from service.optimize.objectives import Objective, to_floats
 from service.optimize.optimizers import get_optimizer
 
 __all__ = ["descend", "DescentResult", "TraceEntry", "STOP_MESSAGES", "trace_size",
-           "smallest_record_every"]
+           "smallest_record_every", "check_trace_size"]
 
 TOLERANCE, MAX_ITERATIONS, DIVERGED = "tolerance", "max_iterations", "diverged"
 
@@ -207,7 +207,7 @@ def descend(objective: Objective, start: Sequence[float], *, optimizer: str = "g
     max_iterations = _count("max_iterations", max_iterations, minimum=0)
     record_every = _count("record_every", record_every, minimum=1)
     tolerance = _tolerance(tolerance)
-    _check_trace_size(max_iterations, record_every, max_trace_entries)
+    check_trace_size(max_iterations, record_every, max_trace_entries)
     params = _start(start, objective.n_params)
     batches = _minibatches(objective, batch_size, seed)
     stepper = spec.start(objective.n_params, learning_rate, hyperparameters, objective)
@@ -488,7 +488,8 @@ def _tolerance(raw) -> float:
     return float(raw)
 
 
-def _check_trace_size(max_iterations: int, record_every: int, max_trace_entries: int):
+def check_trace_size(max_iterations: int, record_every: int, max_trace_entries: int):
+    """Refuse (LimitExceeded) a run whose trace could hold more than ``max_trace_entries``."""
     entries = trace_size(max_iterations, record_every)
     if entries <= max_trace_entries:
         return
