@@ -1,7 +1,8 @@
 """README's commands, run for real: gunicorn as README starts it, then every curl example.
 
 Where README shows the answer (a ```json block right after the command), the live answer
-must equal it, so the documented commands and outputs cannot rot.
+must equal it, so the documented commands and outputs cannot rot. A command that saves
+its answer with ``-o`` (a picture) must get a 200 and a file of the type its name says.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -83,12 +85,26 @@ def test_readme_has_curl_examples():
     assert len(EXAMPLES) >= 5
 
 
+def _check_picture(path: Path, status: str) -> None:
+    """A curl example with ``-o``: a picture saved to a file, of the type its name says."""
+    assert status == "200", path.read_bytes()[:500]
+    data = path.read_bytes()
+    if path.suffix == ".svg":
+        assert ET.fromstring(data).tag == "{http://www.w3.org/2000/svg}svg"
+    else:
+        assert path.suffix == ".png" and data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
 @pytest.mark.parametrize("command, expected", EXAMPLES, ids=[c[:60] for c, _ in EXAMPLES])
-def test_readme_curl_example(server, command, expected):
+def test_readme_curl_example(server, command, expected, tmp_path):
     argv = shlex.split(command.replace("localhost:8000", f"127.0.0.1:{server}"))
     argv[1:1] = ["-w", "\n%{http_code}"]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True,
+                            cwd=tmp_path)
     body, status = result.stdout.rsplit("\n", 1)
+    if "-o" in argv:
+        _check_picture(tmp_path / argv[argv.index("-o") + 1], status)
+        return
     answer = json.loads(body)
     if expected is not None:
         assert answer == expected

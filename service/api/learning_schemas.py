@@ -1,9 +1,8 @@
-"""Schemas of the learners' endpoints, and of the learners' fields of the calculus answers.
+"""Schemas of the learners' endpoints: ``/v1/directional-derivative`` and ``/v1/taylor``.
 
-Requests of ``/v1/directional-derivative`` and ``/v1/taylor`` (validation and contract),
-their responses (contract only: views return ready JSON), request examples, and the shapes
-of ``steps`` (``/v1/derivative``, ``/v1/gradient``) and ``check`` (``/v1/gradient``,
-``/v1/jacobian``, ``/v1/hessian``) for the response schemas to nest.
+Requests (validation and contract), responses (contract only: the views return ready
+JSON) and request examples. The learners' fields of the calculus answers (``steps``,
+``check``) are documented with the other answers in ``service.api.responses``.
 """
 
 from __future__ import annotations
@@ -101,68 +100,6 @@ class TaylorResponse(Schema):
         "description": "the model in the variables themselves, lowest degree first: "
                        "f(a) + grad f(a).(x - a) + 1/2 (x - a)^T H(a) (x - a), or "
                        "the sum of f^(k)(a)/k! (x - a)^k for one variable"})
-
-
-# --- shapes nested in the calculus answers ------------------------------------------------
-
-class StepLatex(Schema):
-    expression = fields.String(required=True)
-    result = fields.String(required=True)
-
-
-class DerivationStep(Schema):
-    """One rule applied to a sub-expression; ``result`` is its derivative."""
-
-    rule = fields.String(required=True, metadata={
-        "description": "constant, variable, sum, constant multiple, product, quotient, "
-                       "power, sqrt, exponential, general power, chain, a function's name "
-                       "(exp, log, sin, sigmoid, ...), or \"not expanded\"",
-        "example": "chain"})
-    expression = fields.String(required=True, metadata={"example": "(3*x^2 + 2)^5"})
-    result = fields.String(required=True, metadata={"example": "30*x*(3*x^2 + 2)^4"})
-    latex = fields.Nested(StepLatex, required=True)
-    note = fields.String(metadata={"description": "the rule's formula, what is held "
-                                                  "constant, where a derivative does not exist"})
-    substeps = fields.List(fields.Nested(lambda: DerivationStep()), required=True)
-
-
-class TopDerivationStep(DerivationStep):
-    """The root of one derivative's steps."""
-
-    variable = fields.String(required=True, metadata={"example": "x"})
-    order = fields.Integer(required=True, metadata={
-        "description": "which successive derivative this step takes (1 for the first)"})
-    held_constant = fields.List(fields.String(), required=True, metadata={
-        "description": "the other names of the expression, held constant", "example": ["y"]})
-
-
-def _nullable_numbers(depth: int) -> fields.List:
-    inner: fields.Field = fields.Float(allow_none=True)
-    for _ in range(depth - 1):
-        inner = fields.List(inner)
-    return fields.List(inner, required=True, metadata={
-        "description": "central differences, the shape of the numeric result; null where "
-                       "not a finite real"})
-
-
-class GradientCheck(Schema):
-    """``check`` of /v1/gradient: a finite-difference gradient next to the exact one."""
-
-    finite_difference = _nullable_numbers(1)
-    step = fields.List(fields.Float(), required=True, metadata={
-        "description": "the step h_i = cbrt(eps) * max(1, |x_i|) per variable"})
-    absolute_error = fields.Float(required=True, allow_none=True, metadata={
-        "description": "largest |finite difference - exact| over the entries"})
-    relative_error = fields.Float(required=True, allow_none=True, metadata={
-        "description": "absolute_error over the largest |entry| of either (0 when both "
-                       "vanish)"})
-
-
-class MatrixCheck(GradientCheck):
-    """``check`` of /v1/jacobian and /v1/hessian (for the Hessian: differences of the
-    compiled gradient)."""
-
-    finite_difference = _nullable_numbers(2)
 
 
 # --- request examples ---------------------------------------------------------------------

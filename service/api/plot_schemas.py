@@ -225,7 +225,7 @@ class _ByKind(Schema):
         if not isinstance(data, Mapping):
             raise ValidationError({"_schema": ["the body must be a JSON object"]})
         kind = data.get("kind")
-        if kind not in KIND_SCHEMAS:
+        if not isinstance(kind, str) or kind not in KIND_SCHEMAS:  # {} is unhashable
             message = ("missing data for required field: choose a kind"
                        if kind is None else f"unknown kind {kind!r}")
             raise ValidationError({"kind": [f"{message} ({', '.join(KINDS)})"]})

@@ -141,10 +141,12 @@ def evaluate_at(
             try:
                 value = engine.substitute(expr, exact_values, limits)
             except LimitExceeded:
-                value = None  # too large to compute: as too large to print, below
+                value = None
+                say(f"{label}: computing the exact value needs numbers of more than "
+                    f"{max_digits:,} digits; only the numeric value is given")
             problem = None if value is None else _classify_exact(value)
-            if problem is None:
-                exact_text = None if value is None else _exact_text(value, max_digits)
+            if problem is None and value is not None:
+                exact_text = _exact_text(value, max_digits)
                 if exact_text is None:
                     say(
                         f"{label}: the exact value has more than {max_digits:,} digits; "

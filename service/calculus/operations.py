@@ -19,7 +19,9 @@ from service.calculus.cache import memoized
 from service.calculus.engine import Derivative
 from service.calculus.evaluation import Entries, evaluate_at, evaluate_batch
 from service.calculus.finite_differences import gradient_check
-from service.calculus.spec import FunctionSpec, build_point, build_points, build_spec
+from service.calculus.spec import (
+    FunctionSpec, build_point, build_points, build_spec, check_points_count,
+)
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import UnprintableExpression, check_variable_name, symbol, to_latex, to_text
@@ -138,8 +140,9 @@ def _check_batch(points, per_point: int, limits: Limits) -> None:
     value and gradient it is checked against): a small request could otherwise ask for
     gigabytes (a Hessian in 100 variables at 10,000 points is 10^8 values).
     """
-    if points is None or len(points) > limits.max_points:  # build_points names that limit
+    if points is None:
         return
+    check_points_count(points, limits)
     values = len(points) * per_point
     if values > limits.max_batch_values:
         raise LimitExceeded(

@@ -242,13 +242,18 @@ def build_point(raw: Any, spec: FunctionSpec, limits: Limits, field: str = "poin
     return Point(tuple(exact) if all_exact else None, tuple(numeric))
 
 
-def build_points(raw: Sequence, spec: FunctionSpec, limits: Limits) -> np.ndarray:
-    """Read ``points`` into a float64 array of shape (number of names, number of points)."""
+def check_points_count(raw: Sequence, limits: Limits) -> None:
+    """Refuse more than ``max_points`` points (callers check before any SymPy work)."""
     if len(raw) > limits.max_points:
         raise LimitExceeded(
             f"{len(raw):,} points were given",
             limits.max_points, Limits.env_var("max_points"), field="points",
         )
+
+
+def build_points(raw: Sequence, spec: FunctionSpec, limits: Limits) -> np.ndarray:
+    """Read ``points`` into a float64 array of shape (number of names, number of points)."""
+    check_points_count(raw, limits)
     names = spec.names
     columns = np.empty((len(names), len(raw)), dtype=np.float64)
     for j, item in enumerate(raw):

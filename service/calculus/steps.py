@@ -12,9 +12,12 @@ derivatives of ``heaviside`` and ``sign`` are spikes (``DiracDelta``): as in
 :mod:`service.calculus.engine`, they are 0 everywhere but at the jump, where a note says the
 derivative does not exist.
 
-A derivation is bounded: after ``MAX_STEPS`` steps per request the remaining parts are
-differentiated directly (rule ``"not expanded"``), so the tree stays small and the answer
-stays right. :func:`agrees` checks that the steps end in the derivative the engine returns.
+A derivation is bounded three ways, so that it costs a small multiple of the derivative
+itself: at most ``MAX_STEPS`` steps per answer, nested at most ``MAX_DEPTH`` rules deep, and
+printed expressions of at most ``PRINT_FACTOR`` times the size of the function and its
+derivatives (deep chains have large intermediate results). Past a bound the remaining
+parts are differentiated directly (rule ``"not expanded"``), so the answer stays right.
+:func:`agrees` checks that the steps end in the derivative the engine returns.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from service.expressions import FUNCTIONS, UnprintableExpression, to_latex, to_t
 
 #: Most steps in one answer (all partial derivatives and orders together).
 MAX_STEPS = 1000
+#: Deepest nesting of steps (JSON encoders nest at most a few hundred levels).
+MAX_DEPTH = 60
+#: Printed steps hold at most this many times the nodes of the function and its derivatives
+#: (plus PRINT_MARGIN): the cost of printing them stays a small multiple of the derivative's.
+PRINT_FACTOR = 4
+PRINT_MARGIN = 20_000
 
 NOT_EXPANDED = "not expanded"
 
@@ -80,6 +89,7 @@ class StepBudget:
 
     left: int = MAX_STEPS
     exhausted: bool = field(default=False)
+    too_deep: bool = field(default=False)
 
     def take(self) -> bool:
         if self.left <= 0:
@@ -125,6 +135,8 @@ def agrees(result: sympy.Expr, expected: sympy.Expr, samples: int = 8) -> bool |
     symbols = sorted(difference.free_symbols, key=lambda s: s.name)
     rng = random.Random(20240607)
     compared = 0
+    if not _fewer_nodes_than(difference, 5000):
+        samples = min(samples, 4)  # each evaluation of a large expression is slow
     for _ in range(samples):
         values = {s: sympy.Float(rng.choice((-1, 1)) * rng.uniform(0.15, 1.85), 30)
                   for s in symbols}
@@ -137,9 +149,9 @@ def agrees(result: sympy.Expr, expected: sympy.Expr, samples: int = 8) -> bool |
     return True if compared >= 3 or (compared and not symbols) else None
 
 
-def as_json(derivation_: Derivation) -> list[dict]:
+def as_json(derivation_: Derivation, render: _Renderer | None = None) -> list[dict]:
     """The steps as API.md writes them: one top step per order, with its substeps."""
-    render = _Renderer()
+    render = render or _Renderer()
     out = []
     for k, (step, held) in enumerate(zip(derivation_.steps, derivation_.held_constant), 1):
         top = {"variable": derivation_.variable.name, "order": k, "held_constant": list(held)}
@@ -157,11 +169,17 @@ def explain(expr: sympy.Expr, variables, order: int = 1,
     wrong).
     """
     budget = StepBudget(max_steps)
+    derivatives = {v: [engine.differentiate(expr, *[v] * k).expr for k in range(1, order + 1)]
+                   for v in variables}
+    sizes: dict = {}
+    printable = PRINT_MARGIN + PRINT_FACTOR * (_tree_size(expr, sizes) + sum(
+        _tree_size(d, sizes) for ds in derivatives.values() for d in ds))
+    render = _Renderer(printable, sizes)
     explained, warnings = [], []
     for variable in variables:
         found = derivation(expr, variable, order, budget)
-        verdicts = [agrees(step.result, engine.differentiate(expr, *[variable] * k).expr)
-                    for k, step in enumerate(found.steps, 1)]
+        verdicts = [agrees(step.result, expected)
+                    for step, expected in zip(found.steps, derivatives[variable])]
         if False in verdicts:
             warnings.append(f"steps for {variable.name} are left out: their result differs "
                             "from the derivative (please report this expression)")
@@ -170,10 +188,15 @@ def explain(expr: sympy.Expr, variables, order: int = 1,
         if None in verdicts:
             warnings.append(f"steps for {variable.name}: their result could not be confirmed "
                             "equal to the derivative")
-        explained.append(as_json(found))
-    if budget.exhausted:
-        warnings.append(f"steps: the derivation is longer than {max_steps:,} steps; the rest "
-                        f"is differentiated directly (rule \"{NOT_EXPANDED}\")")
+        explained.append(as_json(found, render))
+    reasons = [why for why, cut in (
+        (f"longer than {max_steps:,} steps", budget.exhausted),
+        (f"nested deeper than {MAX_DEPTH} rules", budget.too_deep),
+        ("too large to print in full", render.cut),
+    ) if cut]
+    if reasons:
+        warnings.append(f"steps: the derivation is {' and '.join(reasons)}; the rest is "
+                        f"differentiated directly (rule \"{NOT_EXPANDED}\")")
     return explained, warnings
 
 
@@ -185,6 +208,7 @@ class _Walk:
     def __init__(self, variable: sympy.Symbol, budget: StepBudget):
         self.variable = variable
         self.budget = budget
+        self.depth = 0
         self._depends: dict[sympy.Basic, bool] = {}
 
     def depends(self, expr: sympy.Basic) -> bool:
@@ -199,8 +223,18 @@ class _Walk:
         return known
 
     def step(self, expr: sympy.Expr) -> Step:
+        if self.depth >= MAX_DEPTH:
+            self.budget.too_deep = True
+            return self.not_expanded(expr)
         if not self.budget.take():
             return self.not_expanded(expr)
+        self.depth += 1
+        try:
+            return self.apply_rule(expr)
+        finally:
+            self.depth -= 1
+
+    def apply_rule(self, expr: sympy.Expr) -> Step:
         if not self.depends(expr):
             return Step("constant", expr, S.Zero, note=_constant_note(expr))
         if expr == self.variable:
@@ -322,6 +356,7 @@ class _Walk:
 
     def chain(self, expr: sympy.Expr, outer: Step, inner_expr: sympy.Expr) -> Step:
         """f(g(x))' = f'(g(x)) * g'(x): the outer rule at the inner function, times its steps."""
+        self.budget.left -= 1  # the outer step
         inner = self.step(inner_expr)
         note = f"(f(g))' = f'(g)*g', with the inner function g = {_short(inner_expr)}"
         return Step("chain", expr, outer.result * inner.result, (outer, inner), note)
@@ -413,6 +448,13 @@ def _name(symbol: sympy.Symbol) -> str:
 
 
 def _short(expr: sympy.Expr) -> str:
+    """The text of a small expression for a note, cut at ``_NOTE_LENGTH`` characters; a
+    large one is described rather than printed (printing it would cost more than the step)."""
+    if not _fewer_nodes_than(expr, 4 * _NOTE_LENGTH):
+        if isinstance(expr, (sympy.Add, sympy.Mul)):
+            kind = "sum" if isinstance(expr, sympy.Add) else "product"
+            return f"<a {kind} of {len(expr.args)} terms>"
+        return f"<a large {type(expr).__name__.lower()}>"
     try:
         text = to_text(expr)
     except UnprintableExpression:
@@ -420,9 +462,17 @@ def _short(expr: sympy.Expr) -> str:
     return text if len(text) <= _NOTE_LENGTH else text[:_NOTE_LENGTH - 3] + "..."
 
 
+def _fewer_nodes_than(expr: sympy.Basic, limit: int) -> bool:
+    """Whether ``expr`` has fewer than ``limit`` nodes (looks at ``limit`` nodes at most)."""
+    for seen, _ in enumerate(sympy.preorder_traversal(expr)):
+        if seen >= limit:
+            return False
+    return True
+
+
 def _small(expr: sympy.Expr) -> bool:
-    """Small enough to expand: few operations and no large integer powers."""
-    if sympy.count_ops(expr) > 200:
+    """Small enough to expand: few nodes and no large integer powers."""
+    if not _fewer_nodes_than(expr, 400):
         return False
     return all(not (p.exp.is_Integer and abs(p.exp) > 12) for p in expr.atoms(sympy.Pow))
 
@@ -438,11 +488,27 @@ def _number(expr: sympy.Expr, values: dict) -> complex | None:
     return value
 
 
-class _Renderer:
-    """Text and LaTeX of each expression of a derivation, each printed once."""
+def _tree_size(expr: sympy.Basic, sizes: dict) -> int:
+    """Nodes of ``expr`` as a tree (what printing visits), in time linear in its DAG."""
+    known = sizes.get(expr)
+    if known is None:
+        known = sizes[expr] = 1 + sum(_tree_size(arg, sizes) for arg in expr.args)
+    return known
 
-    def __init__(self):
+
+class _Renderer:
+    """Text and LaTeX of each expression of a derivation, each printed once.
+
+    Bounded by ``printable`` nodes: once they are printed, the steps below the current
+    one are left out (its rule becomes "not expanded"), as printing large intermediate
+    results would cost far more than the derivative itself.
+    """
+
+    def __init__(self, printable: int | None = None, sizes: dict | None = None):
         self._printed: dict[sympy.Expr, tuple[str, str]] = {}
+        self.left = printable
+        self.sizes = sizes if sizes is not None else {}
+        self.cut = False
 
     def __call__(self, expr: sympy.Expr) -> tuple[str, str]:
         printed = self._printed.get(expr)
@@ -453,15 +519,21 @@ class _Renderer:
                 raise InvalidInput(
                     "steps", f"a step cannot be written in the expression syntax ({error})"
                 ) from None
+            if self.left is not None:
+                self.left -= _tree_size(expr, self.sizes)
         return printed
 
     def step(self, step: Step, extra: dict | None = None) -> dict:
         expression, expression_latex = self(step.expression)
         result, result_latex = self(step.result)
-        out: dict = {"rule": step.rule, **(extra or {}), "expression": expression,
+        rule, note, substeps = step.rule, step.note, step.substeps
+        if substeps and self.left is not None and self.left <= 0:
+            self.cut = True
+            rule, note, substeps = NOT_EXPANDED, "the derivation is too large to print in full", ()
+        out: dict = {"rule": rule, **(extra or {}), "expression": expression,
                      "result": result, "latex": {"expression": expression_latex,
                                                  "result": result_latex}}
-        if step.note:
-            out["note"] = step.note
-        out["substeps"] = [self.step(s) for s in step.substeps]
+        if note:
+            out["note"] = note
+        out["substeps"] = [self.step(s) for s in substeps]
         return out

@@ -15,12 +15,13 @@ in every browser whatever fonts it has, at the price of text that cannot be sele
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import threading
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import matplotlib
 import numpy as np
@@ -74,6 +75,17 @@ def drawing() -> Iterator[None]:
         yield
     for warning in caught:
         log.debug("while drawing: %s", warning.message)
+
+
+def styled(build: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Run a figure builder inside :func:`drawing`, so its artists get the house style."""
+
+    @functools.wraps(build)
+    def build_styled(*args, **kwargs) -> Figure:
+        with drawing():
+            return build(*args, **kwargs)
+
+    return build_styled
 
 
 def new_figure(size: tuple[float, float], dpi: float) -> Figure:

@@ -50,6 +50,8 @@ CRITICAL_MARKERS = {
 #: Critical points are annotated with their coordinates when there are at most this many.
 ANNOTATED_POINTS = 6
 UNDEFINED_COLOUR = "0.82"
+#: The loss axis ends at 10^250 at most: past that, matplotlib's log ticks overflow.
+LARGEST_LOSS_EXPONENT = 250.0
 
 
 @dataclass
@@ -219,27 +221,45 @@ def draw_critical_points(ax: Axes, points: Sequence[CriticalPoint]) -> list[Line
     return handles
 
 
+def _haloed_line(ax: Axes, xs, ys, i: int, label: str, gid: str, marker_size: float,
+                 zorder: float) -> Line2D:
+    """Path ``i``'s line (gid ``gid``, with a halo) and its iterates (``gid-iterates``).
+
+    The markers are a separate artist without the halo: a haloed marker is written to SVG
+    as a full path each time, an unhaloed one as a reference to one shared path. Returns
+    the handle that stands for both in a legend.
+    """
+    colour = PATH_COLOURS[i % len(PATH_COLOURS)]
+    linestyle = PATH_LINESTYLES[i % len(PATH_LINESTYLES)]
+    marker = PATH_MARKERS[i % len(PATH_MARKERS)] if len(xs) <= MARKED_POINTS else None
+    (line,) = ax.plot(xs, ys, color=colour, linestyle=linestyle, linewidth=1.7, label=label,
+                      zorder=zorder, path_effects=_halo(colour, 1.7))
+    line.set_gid(gid)
+    if marker is not None:
+        (iterates,) = ax.plot(xs, ys, linestyle="none", marker=marker, markersize=marker_size,
+                              color=colour, markeredgecolor="black", markeredgewidth=0.6,
+                              zorder=zorder)
+        iterates.set_gid(f"{gid}-iterates")
+    return Line2D([], [], color=colour, linewidth=1.7, linestyle=linestyle, marker=marker,
+                  markersize=marker_size, markeredgecolor="black", markeredgewidth=0.6,
+                  label=label, path_effects=_halo(colour, 1.7))
+
+
 def draw_paths(ax: Axes, paths: Sequence[DescentPath], on_curve: bool = False) -> list[Line2D]:
     """Descent paths over a contour (2 parameters) or along a curve (1 parameter).
 
     Over a contour a path joins its iterates (x, y); along a curve it joins
     (x, f(x)), which shows each step's overshoot as a zigzag across the valley.
+    Returns the legend's handles: one per path, then the start.
     """
-    lines = []
+    handles = []
     for i, path in enumerate(paths):
-        colour = PATH_COLOURS[i % len(PATH_COLOURS)]
         xs, ys = (path.points[:, 0], path.values) if on_curve else path.points.T
-        marker = PATH_MARKERS[i % len(PATH_MARKERS)]
-        (line,) = ax.plot(
-            xs, ys, color=colour, linestyle=PATH_LINESTYLES[i % len(PATH_LINESTYLES)],
-            linewidth=1.7, marker=marker if len(xs) <= MARKED_POINTS else None,
-            markersize=4.5, markeredgecolor="black", markeredgewidth=0.6,
-            label=path.label, zorder=4 + i * 0.01, path_effects=_halo(colour, 1.7))
-        line.set_gid(f"descent-path-{i}")
-        lines.append(line)
+        handles.append(_haloed_line(ax, xs, ys, i, path.label, f"descent-path-{i}", 4.5,
+                                    4 + i * 0.01))
         (end,) = ax.plot([xs[-1]], [ys[-1]], linestyle="none", marker="*", markersize=13,
-                         color=colour, markeredgecolor="black", markeredgewidth=0.8,
-                         zorder=5 + i * 0.01)
+                         color=PATH_COLOURS[i % len(PATH_COLOURS)], markeredgecolor="black",
+                         markeredgewidth=0.8, zorder=5 + i * 0.01)
         end.set_gid(f"descent-end-{i}")
     if paths:
         first = paths[0]
@@ -248,12 +268,21 @@ def draw_paths(ax: Axes, paths: Sequence[DescentPath], on_curve: bool = False) -
                           markerfacecolor="white", markeredgecolor="black",
                           markeredgewidth=1.4, label="start", zorder=6)
         mark.set_gid("descent-start")
-    return lines
+        handles.append(mark)
+    return handles
 
 
 def end_handle() -> Line2D:
     return Line2D([], [], linestyle="none", marker="*", markersize=11, color="0.5",
                   markeredgecolor="black", label="last iterate")
+
+
+def _widened(value: float, threshold: float) -> float:
+    """A symlog axis limit a little beyond ``value``, never past the float range."""
+    if abs(value) <= threshold:
+        return value + (threshold if value >= 0 else -threshold) * 0.5
+    largest = 10.0 ** LARGEST_LOSS_EXPONENT
+    return float(np.clip(value * 1.6, -largest, largest))
 
 
 def draw_losses(ax: Axes, paths: Sequence[DescentPath]) -> str:
@@ -264,23 +293,24 @@ def draw_losses(ax: Axes, paths: Sequence[DescentPath]) -> str:
     """
     values = np.concatenate([p.values for p in paths]) if paths else np.array([1.0])
     finite = values[np.isfinite(values)]
-    if finite.size and finite.min() > 0:
+    if finite.size == 0:
+        finite = np.array([1.0])
+    low, high = float(finite.min()), float(finite.max())
+    if low > 0:
         scale = "log"
         ax.set_yscale("log")
+        # Set the limits here: autoscaling's margin overflows past 1e307 (a diverged run).
+        bottom, top = np.log10(max(low, 1e-300)), np.log10(high)
+        pad = max(0.05 * (top - bottom), 0.1)
+        ax.set_ylim(10 ** (bottom - pad), 10 ** min(top + pad, LARGEST_LOSS_EXPONENT))
     else:
         scale = "symlog"
         nonzero = np.abs(finite[finite != 0])
         threshold = float(np.quantile(nonzero, 0.1)) if nonzero.size else 1.0
         ax.set_yscale("symlog", linthresh=max(threshold, 1e-300))
+        ax.set_ylim(_widened(low, threshold), _widened(high, threshold))
     for i, path in enumerate(paths):
-        colour = PATH_COLOURS[i % len(PATH_COLOURS)]
-        (line,) = ax.plot(path.iterations, path.values, color=colour,
-                          linestyle=PATH_LINESTYLES[i % len(PATH_LINESTYLES)], linewidth=1.7,
-                          marker=PATH_MARKERS[i % len(PATH_MARKERS)]
-                          if len(path.values) <= MARKED_POINTS else None,
-                          markersize=3.5, markeredgecolor="black", markeredgewidth=0.5,
-                          label=path.label, path_effects=_halo(colour, 1.7))
-        line.set_gid(f"loss-{i}")
+        _haloed_line(ax, path.iterations, path.values, i, path.label, f"loss-{i}", 3.5, 2)
     ax.grid(True, which="major", color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.set_xlabel("iteration")

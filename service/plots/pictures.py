@@ -33,8 +33,8 @@ from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded, ServiceError
 from service.expressions import check_variable_name, symbol, to_latex
 from service.plots import critical, figures, sampling
-from service.plots.canvas import drawing, image_bytes, new_figure
-from service.plots.labels import formula, math as math_label, number, plain
+from service.plots.canvas import drawing, image_bytes, new_figure, styled
+from service.plots.labels import formula, math as math_label, math_or_none, number, plain
 
 DEFAULT_SIZES = {"function": (6.4, 4.8), "contour": (6.4, 5.6), "descent": (6.4, 5.8),
                  "descent with loss": (11.5, 5.4)}
@@ -150,6 +150,7 @@ def _function_variable(spec: FunctionSpec, variable: str | None) -> str:
     )
 
 
+@styled
 def function_figure(
     limits: Limits, *, expression: str, variable: str | None = None, range=None,
     point=None, tangent: bool | None = None, derivatives: Sequence[int] = (),
@@ -184,6 +185,9 @@ def function_figure(
         at = build_point(raw, spec, limits, field="point")
     if range is not None:
         x_range = _interval(range, "range")
+    elif at is not None and abs(at.numeric[0]) > sampling.LARGEST_BOUND:
+        raise InvalidInput("point", f"the point is too far out to draw around (at most "
+                                    f"{sampling.LARGEST_BOUND:g} in size)")
     else:
         x_range = sampling.default_range(at.numeric[0] if at else None)
     if at is not None and not x_range[0] <= at.numeric[0] <= x_range[1]:
@@ -197,6 +201,8 @@ def function_figure(
     values = dict(zip([0] + needed, samples))
     if not np.isfinite(values[0]).any():
         raise _nothing_to_draw(expression, [name], [x_range])
+    for k in needed:  # no derivative where f itself is undefined (1/x is real at x < 0)
+        values[k][~np.isfinite(values[0])] = np.nan
 
     marked = None
     line = None
@@ -245,17 +251,42 @@ def function_figure(
     if line is not None:
         p, fp, slope = line
         ends = np.array(x_range)
+        shown = _exact_latex(found[1].expr, x, at, slope)
         (drawn,) = ax.plot(ends, fp + slope * (ends - p), zorder=4,
                            label=f"tangent at ${to_latex(x)} = {_coordinate_latex(at)}$, "
-                                 f"slope ${number(slope)}$", **figures.TANGENT_STYLE)
+                                 f"slope ${shown}$", **figures.TANGENT_STYLE)
         drawn.set_gid("tangent")
     if marked is not None:
-        figures.draw_point(ax, *marked, label=f"$({_coordinate_latex(at)},\\ {number(marked[1])})$")
+        shown = _exact_latex(f, x, at, marked[1])
+        figures.draw_point(ax, *marked, label=f"$({_coordinate_latex(at)},\\ {shown})$")
     ax.set_xlim(*x_range)
     ax.set_ylim(*y_range)
-    ax.legend(loc="best")
+    _figure_legend(figure, ax.get_legend_handles_labels()[0])
     figures.set_title(figure, ax, [title, f"${f_latex}$"])
     return figure
+
+
+#: Longest exact value (LaTeX) written in a label; longer ones are shown as floats.
+MAX_EXACT_LATEX = 40
+
+
+def _exact_latex(expr: sympy.Expr, x: sympy.Symbol, point, value: float) -> str:
+    """``value`` for a label: exact (and approximate) when the point is exact, else a float.
+
+    ``sqrt(2)/2`` reads better than 0.7071 in a picture about sin at pi/4; an exact value
+    that is long, or is just the float again, is shown as the float.
+    """
+    if point.exact is None:
+        return number(value)
+    exact = engine.substitute(expr, {x: point.exact[0]})
+    if not exact.is_number or exact.has(sympy.Float):
+        return number(value)
+    latex = math_or_none(to_latex(exact))
+    if latex is None or len(latex) > MAX_EXACT_LATEX:
+        return number(value)
+    if exact.is_Integer or (exact.is_Rational and len(number(value)) >= len(latex)):
+        return latex
+    return f"{latex} \\approx {number(value)}"
 
 
 def _coordinate_latex(point) -> str:
@@ -335,6 +366,7 @@ def _figure_legend(figure: Figure, handles: list) -> None:
                       ncols=min(len(handles), 2 if len(handles) > 2 else len(handles)))
 
 
+@styled
 def contour_figure(
     limits: Limits, *, expression: str, variables: Sequence[str] | None = None, range=None,
     gradient_field: bool = True, critical_points: bool = False, constants=None,
@@ -473,6 +505,7 @@ def _surface_values(value_fn: Callable, grids: Sequence[np.ndarray], data: Mappi
     return values
 
 
+@styled
 def descent_figure(
     limits: Limits, *, expression: str, start, optimizers=None, optimizer: str | None = None,
     learning_rate: float | None = None, hyperparameters: dict | None = None,
@@ -556,13 +589,13 @@ def descent_figure(
                                  penalty)
         if not np.isfinite(values).any():
             raise _nothing_to_draw(expression, names, windows)
-        y_range = sampling.window(values, *[p.values for p in paths])
+        y_range = sampling.window(values)  # the iterates in the window lie on this curve
         figures.style_axes(ax, labels[0], f"${f_latex}$")
         figures.draw_axes_lines(ax, windows[0], y_range)
         figures.draw_curves(ax, [figures.Curve(
             *sampling.with_breaks(xs, values, *y_range), f"${f_latex}$", "function",
             figures.CURVE_STYLES[0])])
-        figures.draw_paths(ax, paths, on_curve=True)
+        path_handles = figures.draw_paths(ax, paths, on_curve=True)
         ax.set_xlim(*windows[0])
         ax.set_ylim(*y_range)
     else:
@@ -576,15 +609,13 @@ def descent_figure(
         ax.set_ylabel(labels[1])
         figures.draw_surface(figure, ax, figures.Surface(xs, ys, z, levels, extend,
                                                          f"${f_latex}$"), alpha=0.85)
-        figures.draw_paths(ax, paths)
+        path_handles = figures.draw_paths(ax, paths)
         if not np.isfinite(z).all():
             handles.append(figures.undefined_handle())
         ax.set_xlim(*windows[0])
         ax.set_ylim(*windows[1])
         if _square_enough(*windows):
             ax.set_aspect("equal")
-    path_handles, path_labels = ax.get_legend_handles_labels()
-    path_handles = [h for h, lab in zip(path_handles, path_labels) if lab != f"${f_latex}$"]
     _figure_legend(figure, path_handles + [figures.end_handle()] + handles)
     if loss_ax is not None:
         scale = figures.draw_losses(loss_ax, paths)

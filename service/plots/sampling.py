@@ -59,8 +59,13 @@ def evaluate(function: Callable, arguments: Sequence[np.ndarray], shape) -> list
 
 def default_range(centre: float | None = None,
                   half_width: float = DEFAULT_HALF_WIDTH) -> tuple[float, float]:
-    """``[-5, 5]``, or the interval of the same width centred on ``centre``."""
+    """``[-5, 5]``, or the interval of the same width centred on ``centre``.
+
+    Far from 0 the interval is widened to a millionth of ``centre``, so that it is still
+    wide in floating point.
+    """
     centre = 0.0 if centre is None else float(centre)
+    half_width = max(half_width, 1e-6 * abs(centre))
     return centre - half_width, centre + half_width
 
 
@@ -75,6 +80,7 @@ def bounding_range(values: np.ndarray, margin: float = 0.12,
         return default_range()
     lo, hi = float(finite.min()), float(finite.max())
     width = hi - lo
+    least = max(least, 1e-6 * max(abs(lo), abs(hi)))
     if width < least:
         middle = (lo + hi) / 2
         lo, hi, width = middle - least / 2, middle + least / 2, least

@@ -119,3 +119,11 @@ def test_batch_of_matrices_with_no_variables(post, path, body, batch):
     response = post(path, body)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["batch"] == batch
+
+
+@pytest.mark.parametrize("kind", [{}, [], 3])
+def test_plot_kind_that_is_not_a_string_is_a_422(post, kind):
+    """``kind not in KIND_SCHEMAS`` raised TypeError for an unhashable kind such as {}."""
+    response = post("/v1/plot", {"kind": kind, "expression": "x^2"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "kind"

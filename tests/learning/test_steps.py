@@ -252,7 +252,7 @@ def test_a_long_derivation_is_cut_and_stays_right():
     top = explained[0][0]
     rules = [s["rule"] for s, _ in walk(top)]
     assert steps.NOT_EXPANDED in rules
-    assert count(top) <= 20 + 2
+    assert count(top) <= 20 + 5  # a few not-expanded leaves where the walk was cut
     assert any("longer than 20 steps" in w for w in warnings)
     assert equal(top["result"], engine.differentiate(expr, symbol("x")).expr)
 
@@ -260,7 +260,7 @@ def test_a_long_derivation_is_cut_and_stays_right():
 def test_the_cap_is_shared_by_all_partials():
     expr = read("x*y*z + sin(x*y*z)")
     explained, warnings = steps.explain(expr, [symbol(n) for n in "xyz"], max_steps=12)
-    assert sum(count(e[0]) for e in explained) <= 12 + 3 * 3
+    assert sum(count(e[0]) for e in explained) <= 12 + 5
     for name, e in zip("xyz", explained):
         assert equal(e[0]["result"], engine.differentiate(expr, symbol(name)).expr)
 
