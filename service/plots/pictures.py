@@ -45,8 +45,6 @@ MAX_DATA_EVALUATIONS = 20_000_000
 #: Rows of data evaluated at once (grid points x rows per chunk).
 CHUNK_EVALUATIONS = 2_000_000
 ARROWS_PER_SIDE = 17
-STOP_WORDS = {"tolerance": "converged", "max_iterations": "stopped at max_iterations",
-              "diverged": "diverged"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -342,7 +340,7 @@ class _Field:
         return critical.find(gradient, hessian, x, y, gradient_norm, x_range, y_range)
 
 
-def _arrows(field: _Field, x_range, y_range, names: Sequence[str]) -> figures.Arrows:
+def _arrows(field: _Field, x_range, y_range) -> figures.Arrows:
     ax_, ay_ = sampling.arrow_grid(x_range, y_range, ARROWS_PER_SIDE)
     _, gx, gy = field.sample(ax_, ay_)
     x_span, y_span = x_range[1] - x_range[0], y_range[1] - y_range[0]
@@ -362,8 +360,7 @@ def _square_enough(x_range, y_range) -> bool:
 
 def _figure_legend(figure: Figure, handles: list) -> None:
     if handles:
-        figure.legend(handles=handles, loc="outside lower center",
-                      ncols=min(len(handles), 2 if len(handles) > 2 else len(handles)))
+        figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2))
 
 
 @styled
@@ -397,7 +394,7 @@ def contour_figure(
                                                      f"${f_latex}$"))
     handles = []
     if gradient_field:
-        figures.draw_arrows(ax, _arrows(field, x_range, y_range, names))
+        figures.draw_arrows(ax, _arrows(field, x_range, y_range))
         handles.append(_arrow_handle())
     if critical_points:
         found = field.critical_points(x, y, np.hypot(gx, gy), x_range, y_range)
