@@ -32,11 +32,14 @@ LABEL org.opencontainers.image.title="gradient-service" \
 
 # PROMETHEUS_MULTIPROC_DIR: where every gunicorn worker writes its metrics, so that /metrics
 # counts all of them; gunicorn.conf.py creates and empties it when the master starts.
+# MPLCONFIGDIR: matplotlib's cache, writable by the non-root user (/tmp is writable even
+# with a read-only root file system under compose).
 ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PORT=8000 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/gradient-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/gradient-metrics \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 RUN groupadd --system --gid 10001 gradient \
     && useradd --system --uid 10001 --gid gradient --no-create-home \

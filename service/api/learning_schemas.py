@@ -15,8 +15,8 @@ from service.api.schemas import VariablesField, _expression
 
 _WARNINGS = fields.List(fields.String(), metadata={
     "description": "present when a value is null: which one and why",
-    "example": ["value does not exist at this point: gradient[0] is not a finite real "
-                "number there (a kink, a pole or outside the domain)"],
+    "example": [("value does not exist at this point: gradient[0] is not a finite real "
+                 "number there (a kink, a pole or outside the domain)")],
 })
 
 

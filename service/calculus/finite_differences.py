@@ -9,8 +9,8 @@ function the two agree to about 1e-10 relative; a wrong derivative shows as a la
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -11,15 +11,20 @@ results stay exact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from math import factorial
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import sympy
 
 from service.calculus import engine
 from service.calculus.engine import Derivative
-from service.calculus.operations import _check_order, _Entries, _single, _with_warnings, symbolic
-from service.calculus.spec import FunctionSpec, Point, build_point, build_spec, exact_value, is_exact_number
+from service.calculus.operations import (
+    _check_order, _Entries, _single, _with_warnings, symbolic,
+)
+from service.calculus.spec import (
+    FunctionSpec, Point, build_point, build_spec, exact_value, is_exact_number,
+)
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import to_text

@@ -22,10 +22,12 @@ parts are differentiated directly (rule ``"not expanded"``), so the answer stays
 
 from __future__ import annotations
 
+import cmath
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import sympy
 from sympy import DiracDelta, S
 
@@ -117,13 +119,18 @@ def derivation(expr: sympy.Expr, variable: sympy.Symbol, order: int = 1,
     return Derivation(variable, tuple(steps), tuple(held))
 
 
-def agrees(result: sympy.Expr, expected: sympy.Expr, samples: int = 8) -> bool | None:
-    """Whether two derivatives are equal: True, False, or None when it cannot be told.
+def agrees(result: sympy.Expr, expected: sympy.Expr, function: sympy.Expr | None = None,
+           samples: int = 18) -> bool | None:
+    """Whether two derivatives of ``function`` are equal: True, False, or None (undecided).
 
     Cheap checks first: the same expression, a difference that expands to 0 (for small
     expressions only, as expansion can blow up). Then the two are compared at ``samples``
-    pseudo-random points with 30 significant digits, where both have a finite value; a
-    point where they differ is False, agreement at 3 points or more is True.
+    pseudo-random points (30 significant digits) in the real domain of ``function``: where
+    its float64 value, computed in real arithmetic, is finite (every part of it is real
+    there). A point where they differ is False; agreement at 3 points is True. Outside the
+    real domain the rules of real calculus need not hold (``abs'(u) = sign(u)`` is for real
+    u), so there two right derivatives of ``abs(sqrt(x))`` may differ: such points decide
+    True only when they all agree, and never False.
     """
     if result == expected:
         return True
@@ -132,21 +139,52 @@ def agrees(result: sympy.Expr, expected: sympy.Expr, samples: int = 8) -> bool |
         return True
     if _small(difference) and sympy.expand(difference) == 0:
         return True
-    symbols = sorted(difference.free_symbols, key=lambda s: s.name)
-    rng = random.Random(20240607)
-    compared = 0
+    free = difference.free_symbols | (function.free_symbols if function is not None else set())
+    symbols = sorted(free, key=lambda s: s.name)
+    in_domain = _real_domain(function, symbols)
     if not _fewer_nodes_than(difference, 5000):
-        samples = min(samples, 4)  # each evaluation of a large expression is slow
-    for _ in range(samples):
-        values = {s: sympy.Float(rng.choice((-1, 1)) * rng.uniform(0.15, 1.85), 30)
-                  for s in symbols}
-        a, b = _number(result, values), _number(expected, values)
+        samples = min(samples, 6)  # each evaluation of a large expression is slow
+    rng = random.Random(20240607)
+    real_matches = other_matches = 0
+    other_mismatch = False
+    for i in range(samples):
+        low, high = _SAMPLE_BANDS[i % len(_SAMPLE_BANDS)]
+        values = [rng.choice((-1, 1)) * rng.uniform(low, high) for _ in symbols]
+        exact_values = {s: sympy.Float(v, 30) for s, v in zip(symbols, values)}
+        a, b = _number(result, exact_values), _number(expected, exact_values)
         if a is None or b is None:
             continue
-        if abs(a - b) > 1e-9 * max(abs(a), abs(b)) + 1e-25:
-            return False
-        compared += 1
-    return True if compared >= 3 or (compared and not symbols) else None
+        same = abs(a - b) <= 1e-9 * max(abs(a), abs(b)) + 1e-25
+        if in_domain(values):
+            if not same:
+                return False
+            real_matches += 1
+            if real_matches >= 3 or not symbols:
+                return True
+        elif same:
+            other_matches += 1
+        else:
+            other_mismatch = True
+    if real_matches + other_matches >= 3 and not other_mismatch:
+        return True
+    return None
+
+
+_SAMPLE_BANDS = ((0.15, 1.85), (2.0, 12.0), (12.0, 100.0))
+
+
+def _real_domain(function: sympy.Expr | None, symbols):
+    """A test of whether a point lies where ``function`` is real (float64, real arithmetic:
+    sqrt(-1) and log(-1) are NaN there); every point when no function is given."""
+    if function is None:
+        return lambda values: True
+    compiled = engine.compile_numeric(function, symbols)
+
+    def in_domain(values) -> bool:
+        value = np.asarray(engine.call_numeric(compiled, [np.float64(v) for v in values]))
+        return bool(np.isrealobj(value) and np.all(np.isfinite(value)))
+
+    return in_domain
 
 
 def as_json(derivation_: Derivation, render: _Renderer | None = None) -> list[dict]:
@@ -178,7 +216,7 @@ def explain(expr: sympy.Expr, variables, order: int = 1,
     explained, warnings = [], []
     for variable in variables:
         found = derivation(expr, variable, order, budget)
-        verdicts = [agrees(step.result, expected)
+        verdicts = [agrees(step.result, expected, step.expression)
                     for step, expected in zip(found.steps, derivatives[variable])]
         if False in verdicts:
             warnings.append(f"steps for {variable.name} are left out: their result differs "
@@ -483,9 +521,7 @@ def _number(expr: sympy.Expr, values: dict) -> complex | None:
         value = complex(expr.xreplace(values).evalf(30))
     except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
         return None
-    if value != value or abs(value) == float("inf"):
-        return None
-    return value
+    return value if cmath.isfinite(value) else None
 
 
 def _tree_size(expr: sympy.Basic, sizes: dict) -> int:

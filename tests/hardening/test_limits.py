@@ -22,8 +22,8 @@ from service.config import Limits, Settings
 # A body of None at the limit: the request just past it is the only interesting one.
 CASES = {
     "max_expression_length": (
-        20, "/v1/gradient", {"expression": "x + 1234567890 + y^2"},  # 21 characters
-        {"expression": "x + 123456789 + y^2"}, "expression"),
+        20, "/v1/gradient", {"expression": "x + 12345678901 + y^2"},  # 21 characters
+        {"expression": "x + 1234567890 + y^2"}, "expression"),
     "max_nesting_depth": (
         5, "/v1/gradient", {"expression": "((((((x))))))"}, {"expression": "(((((x)))))"},
         "expression"),

@@ -75,7 +75,7 @@ def test_series_is_written_lowest_degree_first(post):
 def test_one_variable_model_matches_the_derivatives(post, expression, center, order):
     model = ok(post(PATH, {"expression": expression, "point": [center], "order": order}))
     text = model["taylor"]["expression"]
-    for k in range(0, order + 1):
+    for k in range(order + 1):
         if k == 0:
             mine = ok(post("/v1/gradient", {"expression": text, "variables": ["x"],
                                             "point": [center]}))["at"]["value"]
