@@ -112,3 +112,10 @@ def test_readme_curl_example(server, command, expected, tmp_path):
         pytest.fail(f"README example failed: {body}")
     assert status in ("200", "422")
     assert "NaN" not in body and "Infinity" not in body
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_section = README.split("## Test it", 1)[1].split("```sh\n", 1)[1].split("\n```", 1)[0]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_section.strip() in ci
+    assert "set -euo pipefail" in ci
