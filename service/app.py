@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 
 from service.api import register_api
+from service.api.answers import register_answer_cache
 from service.api.jsonio import OrjsonProvider
 from service.api.problems import register_error_handlers
 from service.compute import Computer
@@ -27,4 +28,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_api(app)
     register_error_handlers(app)
     register_observability(app)
+    register_answer_cache(app)  # after the request hooks, so that repeats are logged and counted
     return app

@@ -6,9 +6,7 @@ import pytest
 
 from service.calculus.cache import StageCache, freeze
 from service.calculus.spec import build_spec
-from service.compute import Computer
 from service.config import Limits
-from service.errors import InvalidInput
 
 
 def test_hit_returns_the_kept_value_and_builds_once():
@@ -57,35 +55,3 @@ def test_parsed_specs_are_shared_between_equal_requests():
     b = build_spec(["x^2 + y"], limits, constants={"y": 2})
     assert a is b
     assert build_spec(["x^2 + y"], limits, constants={"y": 3}) is not a
-
-
-counted_calls: list = []
-
-
-def counted(limits, **kwargs):
-    counted_calls.append(kwargs)
-    if kwargs.get("fail"):
-        raise InvalidInput("expression", "bad")
-    return {"answer": len(counted_calls)}
-
-
-def test_answer_cache_serves_exact_repeats_without_computing():
-    computer = Computer(Limits(), isolated=False)
-    counted_calls.clear()
-    first = computer.run(counted, Limits(), expression="x", point=[1])
-    assert computer.run(counted, Limits(), point=[1], expression="x") == first
-    assert len(counted_calls) == 1
-    computer.run(counted, Limits(), expression="x", point=[2])
-    assert len(counted_calls) == 2
-
-
-def test_answer_cache_remembers_errors_but_not_batches():
-    computer = Computer(Limits(), isolated=False)
-    counted_calls.clear()
-    for _ in range(2):
-        with pytest.raises(InvalidInput):
-            computer.run(counted, Limits(), expression="x", fail=True)
-    assert len(counted_calls) == 1
-    computer.run(counted, Limits(), expression="x", points=[[1]])
-    computer.run(counted, Limits(), expression="x", points=[[1]])
-    assert len(counted_calls) == 3
