@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import signal
 import sys
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
@@ -40,7 +41,15 @@ CHILD_RECURSION_LIMIT = 12_000
 
 
 def _prepare_child(max_bytes: int) -> None:
-    """In the child: deep enough recursion for SymPy, and a memory cap for the host's sake."""
+    """In the child: deep enough recursion for SymPy, a memory cap for the host's sake, and
+    death at the first SIGTERM.
+
+    pebble stops an overrunning child with SIGTERM, then SIGKILL 3 s later, and only then
+    answers the request. Its worker handles SIGTERM in Python, and a Python handler runs
+    only between bytecodes: a child inside one long C call (LAPACK, mpmath's big floats)
+    would outlive the budget by those 3 s. The default action ends it at once.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.setrecursionlimit(CHILD_RECURSION_LIMIT)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from service.api.fields import Columns, Coordinate, Flag, Point
+from service.api.fields import Columns, Coordinate, Flag, Number, Point, Points
 
 
 class StrictSchema(Schema):
@@ -34,7 +34,7 @@ class SpecFields(StrictSchema):
     )
     point = Point(metadata={"description": "object name -> coordinate, or a list aligned "
                                            "with the variables", "example": {"w": 2, "x": 3, "b": 1}})
-    points = fields.List(Point(), metadata={"description": "points for vectorized evaluation"})
+    points = Points(metadata={"description": "points for vectorized evaluation"})
 
 
 class VariablesField(StrictSchema):
@@ -98,8 +98,8 @@ OPTIMIZER_NAMES = ["gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "
 
 
 class Regularization(StrictSchema):
-    l1 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
-    l2 = fields.Float(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
+    l1 = Number(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
+    l2 = Number(load_default=0.0, allow_nan=False, validate=validate.Range(min=0))
 
 
 class GradientDescentRequest(VariablesField):
@@ -112,12 +112,12 @@ class GradientDescentRequest(VariablesField):
         load_default="gd",
         validate=validate.OneOf(OPTIMIZER_NAMES),
     )
-    learning_rate = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
+    learning_rate = Number(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False),
                                  metadata={"description": "default: 0.01 (gd, momentum, "
                                            "nesterov, adagrad, rmsprop), 0.001 (adam), 1.0 (newton)"})
-    hyperparameters = fields.Dict(keys=fields.String(), values=fields.Float(allow_nan=False))
+    hyperparameters = fields.Dict(keys=fields.String(), values=Number(allow_nan=False))
     max_iterations = fields.Integer(strict=True, load_default=1000, validate=validate.Range(min=0))
-    tolerance = fields.Float(load_default=1e-8, allow_nan=False, validate=validate.Range(min=0))
+    tolerance = Number(load_default=1e-8, allow_nan=False, validate=validate.Range(min=0))
     record_every = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
     data = Columns(metadata={"description": "columns of equal length; the expression is "
                              "then the loss of one sample", "example": {"x": [1, 2, 3],

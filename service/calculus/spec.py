@@ -252,9 +252,17 @@ def check_points_count(raw: Sequence, limits: Limits) -> None:
 
 
 def build_points(raw: Sequence, spec: FunctionSpec, limits: Limits) -> np.ndarray:
-    """Read ``points`` into a float64 array of shape (number of names, number of points)."""
+    """Read ``points`` into a float64 array of shape (number of names, number of points).
+
+    ``raw`` is a list of points, or already a float array of shape (points, coordinates)
+    when the HTTP layer found only plain numeric lists.
+    """
     check_points_count(raw, limits)
     names = spec.names
+    if isinstance(raw, np.ndarray):
+        if raw.ndim != 2 or raw.shape[1] != len(names):
+            build_point(list(raw[0]) if raw.ndim == 2 else [], spec, limits, field="points/0")
+        return np.ascontiguousarray(raw.T)
     columns = np.empty((len(names), len(raw)), dtype=np.float64)
     for j, item in enumerate(raw):
         if isinstance(item, Mapping) or any(isinstance(v, str) for v in item):

@@ -52,7 +52,7 @@ def equal(a: str | sympy.Expr, b: str | sympy.Expr, within: str | None = None) -
         scale = (1.8, 12.0, 100.0)[i % 3]
         values = {s: sympy.Float(rng.uniform(0.1, scale) * rng.choice((-1, 1)), 30)
                   for s in symbols}
-        if not all(_real(p.xreplace(values)) for p in parts):
+        if not all(_real(p, values) for p in parts):
             continue
         u, v = _value(a, values), _value(b, values)
         if u is None or v is None:
@@ -73,10 +73,10 @@ def _value(expr: sympy.Expr, values: dict) -> complex | None:
     return value if math.isfinite(abs(value)) else None
 
 
-def _real(part: sympy.Basic) -> bool:
+def _real(part: sympy.Basic, values: dict) -> bool:
     if not isinstance(part, sympy.Expr):
         return True
-    value = _value(part, {})
+    value = _value(part, values)
     return value is not None and value.imag == 0
 
 
