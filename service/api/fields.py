@@ -73,8 +73,15 @@ class Point(fields.Field):
         )
 
 
+# JSON numbers as orjson reads them (bool, a subclass of int, is not one).
+_PLAIN_NUMBERS = (int, float)
+
+
 class Columns(fields.Field):
-    """Data columns: name -> list of JSON numbers, checked without a field per row."""
+    """Data columns: name -> list of JSON numbers, checked in one pass, read as float64 arrays.
+
+    Arrays, not lists, go on to the computation process: 100,000 rows pickle in microseconds.
+    """
 
     def __init__(self, **kwargs):
         kwargs.setdefault("metadata", {}).update({
@@ -86,15 +93,23 @@ class Columns(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, dict):
             raise ValidationError('data is an object of columns, e.g. {"x": [1, 2], "y": [3, 5]}')
+        columns = {}
         for name, column in value.items():
             if not isinstance(column, list):
                 raise ValidationError({name: [f"column '{name}' must be a list of numbers"]})
-            for i, entry in enumerate(column):
-                if isinstance(entry, bool) or not isinstance(entry, (int, float)):
-                    raise ValidationError({name: [
-                        f"column '{name}' row {i} is {entry!r}, not a number"
-                    ]})
-        return value
+            if not all(type(entry) in _PLAIN_NUMBERS for entry in column):
+                i, entry = next((i, e) for i, e in enumerate(column)
+                                if type(e) not in _PLAIN_NUMBERS)
+                raise ValidationError({name: [
+                    f"column '{name}' row {i} is {entry!r}, not a number"
+                ]})
+            try:
+                columns[name] = np.array(column, dtype=np.float64)
+            except OverflowError:
+                raise ValidationError({name: [
+                    f"column '{name}' holds an integer too large for a float64"
+                ]}) from None
+        return columns
 
 
 class Flag(fields.Boolean):
@@ -114,8 +129,6 @@ class Number(fields.Float):
             raise self.make_error("invalid", input=value)
         return super()._deserialize(value, attr, data, **kwargs)
 
-
-_PLAIN_NUMBERS = (int, float)
 
 
 class Points(fields.List):

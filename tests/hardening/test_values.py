@@ -1,0 +1,135 @@
+"""Points where a function is undefined, complex or infinite; names that collide.
+
+A value that is not a finite real number is null with a warning naming the entry and why
+(never NaN or Infinity in the body: ``check_answer`` reads every body with a strict JSON
+parser). Duplicate names are refused; reserved-looking names are plain variables; a
+variable named ``e`` or ``pi`` never makes an answer ambiguous.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# (path, request, where the null is, what the warning says)
+AT_A_POINT = [
+    ("/v1/derivative", {"expression": "log(x)", "variable": "x", "point": {"x": 0}},
+     ["at", "value"], "undefined"),
+    ("/v1/derivative", {"expression": "log(x)", "variable": "x", "point": {"x": -1}},
+     ["at", "value"], "undefined"),
+    ("/v1/derivative", {"expression": "log(x)", "variable": "x", "point": {"x": -0.5}},
+     ["at", "value"], "undefined"),
+    ("/v1/gradient", {"expression": "1/x", "point": [0]}, ["at", "value"], "infinite"),
+    ("/v1/gradient", {"expression": "1/x", "point": [0.0]}, ["at", "value"], "infinite"),
+    ("/v1/gradient", {"expression": "sqrt(x)", "point": [-1]}, ["at", "value"], "complex"),
+    ("/v1/gradient", {"expression": "sqrt(x)", "point": [-1.5]}, ["at", "value"], "complex"),
+    ("/v1/gradient", {"expression": "asin(x)", "point": [2]}, ["at", "value"], "complex"),
+    ("/v1/gradient", {"expression": "acosh(x)", "point": ["1/2"]}, ["at", "value"], "complex"),
+    ("/v1/gradient", {"expression": "atanh(x)", "point": [1]}, ["at", "value"], "infinite"),
+    ("/v1/gradient", {"expression": "tan(x)", "point": ["pi/2"]}, ["at", "value"], "infinite"),
+    ("/v1/gradient", {"expression": "x^y", "point": [-8, "1/3"]}, ["at", "value"], "complex"),
+    ("/v1/gradient", {"expression": "exp(x)", "point": [1000]}, ["at", "value"], "float64"),
+    ("/v1/gradient", {"expression": "abs(x)", "point": [0]}, ["at", "gradient"], "not exist"),
+    ("/v1/hessian", {"expression": "log(x*y)", "point": [-1, 1]}, ["at", "hessian"],
+     "undefined"),
+    ("/v1/jacobian", {"expressions": ["1/x", "log(y)"], "point": [0, -1]}, ["at", "value"],
+     "infinite"),
+]
+
+
+def _dig(body, path):
+    for key in path:
+        body = body[key]
+    return body
+
+
+def _nulls(value) -> bool:
+    if isinstance(value, dict):
+        return _nulls(value["numeric"])
+    if isinstance(value, list):
+        return any(_nulls(v) for v in value)
+    return value is None
+
+
+@pytest.mark.parametrize("path, body, where, why", AT_A_POINT,
+                         ids=[f"{p}:{b.get('expression') or b['expressions']}:{b['point']}"
+                              for p, b, _, _ in AT_A_POINT])
+def test_a_value_that_is_not_a_finite_real_is_null_with_a_warning(survive, path, body, where,
+                                                                   why):
+    status, answer = survive(path, body, compute=False)
+    assert status == 200, answer
+    assert _nulls(_dig(answer, where)), answer
+    assert any(why in warning for warning in answer["warnings"]), answer["warnings"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/derivative", {"expression": "log(x)", "variable": "x"}),
+    ("/v1/gradient", {"expression": "log(x) + sqrt(y)"}),
+    ("/v1/jacobian", {"expressions": ["1/x", "asin(y)"]}),
+    ("/v1/hessian", {"expression": "log(x)*sqrt(y)"}),
+])
+def test_batches_null_the_bad_points_and_keep_the_good_ones(survive, path, body):
+    points = [[1, 0.25], [0, 0], [-1, -1], [1e308, 1e308], [-1e-308, 2], [0.5, 4]]
+    if path == "/v1/derivative":
+        points = [[p[0]] for p in points]
+    status, answer = survive(path, {**body, "points": points}, compute=False)
+    assert status == 200, answer
+    assert answer["warnings"], answer
+    flat = str(answer["batch"])
+    assert "None" in flat and "nan" not in flat.lower() and "inf" not in flat.lower()
+
+
+def test_a_descent_that_diverges_is_an_answer_and_one_that_cannot_start_is_a_422(survive):
+    status, answer = survive("/v1/gradient-descent", {
+        "expression": "-x^4", "start": [1], "learning_rate": 10, "max_iterations": 100})
+    assert status == 200 and answer["result"]["stop_reason"] == "diverged"
+    status, problem = survive("/v1/gradient-descent", {"expression": "log(x)", "start": [-1]})
+    assert status == 422 and problem["errors"][0]["field"] == "start"
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/v1/gradient", {"expression": "x*y", "variables": ["x", "x"]}, "variables/1"),
+    ("/v1/gradient", {"expression": "x*y", "variables": ["x", "y"], "constants": {"y": 2}},
+     "variables/1"),
+    ("/v1/derivative", {"expression": "x*y", "variable": "y", "constants": {"y": 2}},
+     "variable"),
+    ("/v1/gradient", {"expression": "x", "variables": ["x", "1x"]}, "variables/1"),
+    ("/v1/gradient", {"expression": "x", "variables": ["x", ""]}, "variables/1"),
+    ("/v1/gradient", {"expression": "x", "variables": ["x", "x y"]}, "variables/1"),
+    ("/v1/gradient", {"expression": "x", "variables": ["x", "log"]}, "variables/1"),
+    ("/v1/gradient", {"expression": "x", "constants": {"sqrt": 2}}, "constants/sqrt"),
+    ("/v1/gradient-descent", {"expression": "(w*x)^2", "variables": ["w"], "start": [1],
+                              "data": {"w": [1]}}, "data/w"),
+    ("/v1/gradient-descent", {"expression": "(w*x)^2", "variables": ["w"], "start": [1],
+                              "data": {"x": [1]}, "constants": {"x": 1}}, "data/x"),
+    ("/v1/gradient", {"expression": "x", "point": {"x": 1, "y": 2}}, "point/y"),
+    ("/v1/gradient", {"expression": "x + y", "point": {"x": 1}}, "point/y"),
+])
+def test_duplicate_and_unusable_names_are_a_422_naming_the_field(survive, path, body, field):
+    status, problem = survive(path, body, compute=False)
+    assert status == 422 and problem["errors"][0]["field"] == field, problem
+
+
+@pytest.mark.parametrize("body, expected", [
+    # d/de of exp(1)*e is Euler's number: written exp(1), since e is the variable here.
+    ({"expression": "exp(1)*e", "variables": ["e"]}, ["exp(1)"]),
+    ({"expression": "acos(-1)*pi", "variables": ["pi"]}, ["acos(-1)"]),
+    ({"expression": "x*e", "variables": ["e"], "constants": {"x": "e"}}, ["exp(1)"]),
+    ({"expression": "e*x"}, ["e"]),  # no variable e: e is the constant
+])
+def test_a_variable_named_e_or_pi_never_makes_an_answer_ambiguous(survive, body, expected):
+    status, answer = survive("/v1/gradient", body, compute=False)
+    assert status == 200
+    assert [g["expression"] for g in answer["gradient"]] == expected
+    # Sent back with the same variables, the answer means what it meant.
+    name = answer["variables"][0]
+    again = {"expression": expected[0], "variables": [name], "point": [2]}
+    status, value = survive("/v1/gradient", again, compute=False)
+    assert value["at"]["gradient"]["exact"] == ["0"]  # a constant: its derivative is 0
+
+
+def test_a_constant_overrides_pi_and_e(survive):
+    status, answer = survive("/v1/derivative", {"expression": "pi*x + e^x", "variable": "x",
+                                                "constants": {"pi": 3, "e": 2},
+                                                "point": {"x": 0}}, compute=False)
+    assert status == 200
+    assert answer["at"]["value"]["exact"] == "log(2) + 3"
