@@ -8,14 +8,9 @@ its answer with ``-o`` (a picture) must get a 200 and a file of the type its nam
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,12 +18,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _examples():
@@ -52,30 +41,8 @@ def test_readme_run_command_uses_gunicorn_wsgi_app():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    port = _free_port()
-    env = dict(os.environ, GRADIENT_BIND=f"127.0.0.1:{port}", GRADIENT_WORKERS="2")
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "service.wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(log.read_text()) from None
-            time.sleep(0.2)
-    yield port
-    process.terminate()
-    process.wait(timeout=30)
+def server(start_gunicorn):
+    return int(start_gunicorn(GRADIENT_WORKERS="2").rsplit(":", 1)[1])
 
 
 EXAMPLES = _examples()
