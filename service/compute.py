@@ -17,6 +17,7 @@ import resource
 import signal
 import sys
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import pebble
@@ -51,10 +52,30 @@ def _prepare_child(max_bytes: int) -> None:
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.setrecursionlimit(CHILD_RECURSION_LIMIT)
+    mapped = _address_space()
+    if max_bytes < mapped + MIN_HEADROOM:
+        log.warning(
+            "GRADIENT_MAX_MEMORY_MB (%d MiB) leaves less than %d MiB for computations above "
+            "the %d MiB the process maps already: most requests will fail; raise it",
+            max_bytes >> 20, MIN_HEADROOM >> 20, mapped >> 20)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
     except (ValueError, OSError) as error:  # already lower, or not permitted
         log.warning("could not limit the computation's memory: %s", error)
+
+
+# Room a computation process should have above what it maps when it starts (~270 MiB for a
+# gunicorn worker's child: the interpreter, SymPy, NumPy and OpenBLAS).
+MIN_HEADROOM = 256 * 1024 * 1024
+
+
+def _address_space() -> int:
+    """The process's current address space in bytes (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 # One child per web-worker process (and memory cap): apps made in the same process, as in
@@ -70,6 +91,14 @@ def _pool(max_memory_mb: int) -> pebble.ProcessPool:
             max_workers=1, initializer=_prepare_child, initargs=(max_memory_mb * 1024 * 1024,)
         )
     return pool
+
+
+def _replace_pool(max_memory_mb: int) -> None:
+    """Stop the computation process, whose state may be damaged; the next call makes one."""
+    pool = _POOLS.pop((os.getpid(), max_memory_mb), None)
+    if pool is not None:
+        pool.stop()
+        pool.join()
 
 
 class Computer:
@@ -94,12 +123,24 @@ class Computer:
                 f"with the environment variable {Limits.env_var('time_budget_seconds')}"
             ) from None
         except MemoryError:
+            _replace_pool(self.limits.max_memory_mb)  # its caches may be half updated
             raise ComputationFailed(
                 f"the computation needed more than {self.limits.max_memory_mb:,} MiB of "
                 "memory and was stopped; simplify the request or raise "
                 f"{Limits.env_var('max_memory_mb')}"
             ) from None
-        except ProcessExpired as error:
+        except SystemError as error:
+            # What C code says when an allocation fails where it did not expect it ("error
+            # return without exception set"): the interpreter's state is suspect.
+            _replace_pool(self.limits.max_memory_mb)
+            raise ComputationFailed(
+                f"the computation's process failed ({error}), most likely out of memory "
+                f"past {self.limits.max_memory_mb:,} MiB; it was replaced. Simplify the "
+                f"request or raise {Limits.env_var('max_memory_mb')}"
+            ) from None
+        except (ProcessExpired, BrokenProcessPool) as error:
+            # Killed by the system, or dead as it started (a memory cap below what it maps)
+            _replace_pool(self.limits.max_memory_mb)
             raise ComputationFailed(
                 f"the computation's process ended abnormally ({error}); it was replaced, "
                 "and the request can be simplified and retried"

@@ -18,14 +18,20 @@ from service.observability.metrics import record_cache_lookup
 MAX_ENTRIES = 1024
 LARGEST_BODY = 16 * 1024
 LARGEST_ANSWER = 256 * 1024
+# Bodies and answers held at most, in bytes: the web worker has no memory cap, and 1,024
+# answers of 256 KiB would be 256 MiB per worker (a 400-byte Hessian request can have one).
+MAX_BYTES = 32 * 1024 * 1024
 UNCACHED_PATHS = frozenset({"/v1/plot"})
 
 
 class AnswerCache:
-    """An LRU map of (path, body) -> (status, content type, bytes)."""
+    """An LRU map of (path, body) -> (status, content type, bytes), bounded in entries and
+    in the bytes of the bodies and answers it holds."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES):
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._answers: OrderedDict[tuple[str, bytes], tuple[int, str, bytes]] = OrderedDict()
 
     def get(self, key):
@@ -35,9 +41,17 @@ class AnswerCache:
         return answer
 
     def put(self, key, answer) -> None:
+        if key in self._answers:
+            self.bytes -= _size(key, self._answers.pop(key))
         self._answers[key] = answer
-        if len(self._answers) > self.max_entries:
-            self._answers.popitem(last=False)
+        self.bytes += _size(key, answer)
+        while len(self._answers) > self.max_entries or self.bytes > self.max_bytes:
+            old_key, old_answer = self._answers.popitem(last=False)
+            self.bytes -= _size(old_key, old_answer)
+
+
+def _size(key: tuple[str, bytes], answer: tuple[int, str, bytes]) -> int:
+    return len(key[1]) + len(answer[2])
 
 
 def _key() -> tuple[str, bytes] | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, has_request_context, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from service.api.jsonio import PROBLEM_CONTENT_TYPE, json_response
+from service.api.jsonio import PROBLEM_CONTENT_TYPE, discard_unread_body, json_response
 from service.errors import BodyTooLarge, ServiceError
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,18 @@ def service_problem(error: ServiceError) -> Response:
     return problem(error.status, error.slug, error.title, error.detail, error.errors)
 
 
+# Refused before the body is read: routing (404, 405) and Werkzeug's size check (413).
+_REFUSED_UNREAD = (404, 405, 413)
+
+
 def _http_problem(error: HTTPException) -> Response:
+    if error.code in _REFUSED_UNREAD and has_request_context():
+        discard_unread_body(request, current_app.config["SETTINGS"].limits.max_body_bytes)
     if isinstance(error, RequestEntityTooLarge):
+        limit = current_app.config["SETTINGS"].limits.max_body_bytes
         return service_problem(BodyTooLarge(
-            "the body is too large (set the environment variable GRADIENT_MAX_BODY_BYTES "
-            "to change the limit)"
+            f"the body is more than {limit:,} bytes; the limit is {limit:,} (set the "
+            "environment variable GRADIENT_MAX_BODY_BYTES to change it)"
         ))
     slug = (error.name or "error").lower().replace(" ", "-")
     response = problem(error.code or 500, slug, error.name, error.description or error.name)

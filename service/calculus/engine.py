@@ -24,7 +24,7 @@ from sympy import DiracDelta, Heaviside, sign
 
 from service.calculus.cache import freeze, memoized
 from service.config import Limits
-from service.errors import LimitExceeded
+from service.errors import InvalidInput, LimitExceeded
 from service.expressions import NUMERIC_FUNCTIONS, to_text
 from service.expressions.substitution import substitute_exact
 
@@ -131,8 +131,14 @@ def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
             return fast.compile_numeric(exprs, symbols)
         except fast.Unsupported:
             pass
-    return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
-                          dummify=True)
+    try:
+        return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
+                              dummify=True)
+    except (SyntaxError, RecursionError):  # the generated source nests past Python's limits
+        raise InvalidInput(
+            None, "the expression is nested too deeply to be evaluated numerically; "
+                  "simplify it (fewer nested powers or calls)"
+        ) from None
 
 
 def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool,

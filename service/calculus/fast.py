@@ -312,7 +312,11 @@ def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
     lines.append(f"    return {_shape_source(shape, results)}")
     source = "\n".join(lines)
     namespace = dict(_NAMESPACE)
-    exec(compile(source, "<gradient-service compiled expression>", "exec"), namespace)  # noqa: S102 - our own generated code, no user text
+    try:
+        code = compile(source, "<gradient-service compiled expression>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # "too many nested parentheses"
+        raise Unsupported("nested too deeply for Python's compiler") from None
+    exec(code, namespace)  # noqa: S102 - our own generated code, no user text
     function = namespace["_compiled"]
     function.__doc__ = source
     return function

@@ -21,7 +21,9 @@ def step_sizes(x: Sequence[float]) -> np.ndarray:
     """h_j = cbrt(eps) * max(1, |x_j|), rounded so that x_j + h_j is a float64 exactly h_j away."""
     x = np.asarray(x, dtype=np.float64)
     h = np.cbrt(EPSILON) * np.maximum(1.0, np.abs(x))
-    return (x + h) - x
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = (x + h) - x
+    return np.where(np.isfinite(rounded), rounded, h)  # x + h overflows near the largest float
 
 
 def central_differences(
@@ -38,8 +40,12 @@ def central_differences(
     columns = []
     for j in range(n_variables):
         up, down = x.copy(), x.copy()
-        up[j] += h[j]
-        down[j] -= h[j]
+        with np.errstate(over="ignore"):
+            up[j] += h[j]
+            down[j] -= h[j]
+        if not (np.isfinite(up[j]) and np.isfinite(down[j])):  # no estimate along x_j
+            columns.append(np.full(np.shape(_real(function(x))), np.nan))
+            continue
         with np.errstate(all="ignore"):
             columns.append((_real(function(up)) - _real(function(down))) / (up[j] - down[j]))
     if not columns:

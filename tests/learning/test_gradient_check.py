@@ -205,3 +205,13 @@ def test_check_at_a_kink_reports_null_errors(post):
     assert body["at"]["gradient"]["numeric"] == [None]
     assert body["check"]["finite_difference"] == [0.0]  # the symmetric difference
     assert body["check"]["relative_error"] is None
+
+
+def test_points_near_the_largest_float_give_nulls_not_errors(post):
+    # x + h overflows: no estimate along x (null with a warning), and no RuntimeWarning
+    check = gradient_check(lambda v: v[0] + v[1], [1.7976931348623157e308, 1.0], 2, [1.0, 1.0])
+    assert check.as_json()["finite_difference"][0] is None
+    assert all(math.isfinite(h) for h in check.step)
+    body = ok(post("/v1/gradient", {"expression": "x + y", "point": [-1.7e308, 1e300],
+                                    "check": True}))
+    assert all(isinstance(h, float) for h in body["check"]["step"])
