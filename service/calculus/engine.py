@@ -192,7 +192,7 @@ def _kink_warning(derivative: Derivative, values: dict, numeric: bool,
     directions = {}
     for u in at_kink:
         slope = (substitute(sympy.diff(u, derivative.variable), values, limits)
-                 if derivative.variable else 0)
+                 if derivative.variable is not None else sympy.S.Zero)
         direction = _sign_of(slope, numeric)
         if direction is None:
             return f"may not exist where {where} (a kink of the function)"

@@ -57,3 +57,8 @@ def test_compile_numeric_nested_shapes_and_keyword_names():
     assert fn(2.0, 3.0) == [[6.0, 9.0], [1, 2.0]]
     vec = engine.compile_numeric([x**2], [x])(np.array([1.0, 2.0]))
     np.testing.assert_allclose(vec[0], [1.0, 4.0])
+
+
+def test_kink_without_a_known_variable_is_reported_not_crashed():
+    d = engine.Derivative(sympy.sign(x), frozenset())
+    assert "may not exist" in engine.kink_warning(d, {x: sympy.Integer(0)})
