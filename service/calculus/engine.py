@@ -132,13 +132,42 @@ def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
         except fast.Unsupported:
             pass
     try:
-        return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
-                              dummify=True)
+        return sympy.lambdify(list(symbols), _within_float64(exprs), modules=_NUMERIC_MODULES,
+                              cse=True, dummify=True)
     except (SyntaxError, RecursionError):  # the generated source nests past Python's limits
         raise InvalidInput(
             None, "the expression is nested too deeply to be evaluated numerically; "
                   "simplify it (fewer nested powers or calls)"
         ) from None
+
+
+# From 2^1024 on, a Python int has no float64 (OverflowError, where NumPy would say inf).
+_NO_FLOAT64 = 2**1024
+
+
+def _within_float64(exprs):
+    """``exprs`` with the exact numbers a float64 cannot hold written as floats (inf, 0.0).
+
+    lambdify writes an exact number as Python integers (3^2000 as its 955 digits), and a
+    float times such an integer raises OverflowError, at every call: the value at any point
+    of x*3^2000 would be a crash instead of an infinity with a warning.
+    """
+    if isinstance(exprs, (list, tuple)):
+        return [_within_float64(e) for e in exprs]
+    huge = {number for number in exprs.atoms(sympy.Rational)
+            if abs(number.p) >= _NO_FLOAT64 or number.q >= _NO_FLOAT64}
+    if not huge:
+        return exprs
+    return exprs.xreplace({number: _float64(number) for number in huge})
+
+
+def _float64(number: sympy.Rational) -> sympy.Expr:
+    value = float(sympy.Float(number, 17))  # mpmath: inf or 0.0 rather than OverflowError
+    if value == float("inf"):
+        return sympy.oo
+    if value == float("-inf"):
+        return -sympy.oo
+    return sympy.Float(value)
 
 
 def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool,

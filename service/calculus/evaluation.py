@@ -63,7 +63,7 @@ def _exact_text(value: sympy.Expr, max_digits: int) -> str | None:
         if atom.p.bit_length() > max_bits or atom.q.bit_length() > max_bits:
             return None
     try:
-        return to_text(value)
+        return to_text(value, plain_numbers=True)
     except (UnprintableExpression, ValueError):
         return None
 
@@ -71,7 +71,7 @@ def _exact_text(value: sympy.Expr, max_digits: int) -> str | None:
 def _as_float(value) -> float | None:
     try:
         number = complex(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float64
         return None
     if number.imag != 0 or not np.isfinite(number.real):
         return None

@@ -30,7 +30,8 @@ class Point:
         """The point as the client should read it back: exact text where exact."""
         if self.exact is not None:
             return {
-                n: (int(v) if v.is_Integer and abs(v) < 2**63 else to_text(v))
+                n: (int(v) if v.is_Integer and abs(v) < 2**63
+                    else to_text(v, plain_numbers=True))
                 for n, v in zip(names, self.exact)
             }
         return dict(zip(names, self.numeric))

@@ -128,7 +128,7 @@ class _Builder:
             return sympy.Add(*args)
 
     def _product(self, node: Product, args: list[sympy.Expr]) -> sympy.Expr:
-        self._check_number_size(sum(_product_digits(arg) for arg in args), node)
+        self._check_number_size(_product_size(args), node)
         radicand = sum(_radicand_digits(arg) for arg in args)
         if radicand > self.limits.max_integer_digits:
             self._refuse_root(node, f"a number of about {radicand:,.0f} digits")
@@ -153,6 +153,7 @@ class _Builder:
             self._check_number_size(_power_digits(base) * abs(exponent), node)
             if not exponent.is_Integer:
                 self._check_root(base, exponent, node)
+                self._check_number_size(_radical_digits(base, exponent), node)
         with self._evaluating(node):
             value = sympy.Pow(base, exponent)
         self._check_exponents(value, node)
@@ -178,7 +179,8 @@ class _Builder:
         if digits > self.limits.max_number_digits:
             raise LimitExceeded(
                 f"{self._quote(node)} at position {node.start} would compute a number of "
-                f"about {digits:,.0f} digits",
+                + (f"about {digits:,.0f} digits" if math.isfinite(digits)
+                   else "more digits than can be counted"),
                 self.limits.max_number_digits,
                 Limits.env_var("max_number_digits"),
                 position=node.start,
@@ -257,6 +259,60 @@ def _product_digits(factor: sympy.Expr) -> float:
         coefficients = (term.as_coeff_Mul()[0] for term in factor.args)
         return max((_digits(c) for c in coefficients if c.is_Rational), default=0.0)
     return _power_digits(factor)
+
+
+def _product_size(factors: list[sympy.Expr]) -> float:
+    """Digits of the numbers a product computes. Rational factors multiply their numerators
+    together and their denominators together (then reduce), so the larger of the two sums
+    counts, not their total: (P)/(Q), as the printer writes a rational of two 600-digit
+    parts, is a number of 600 digits, not 1,200. Any other factor counts on both sides."""
+    numerator = denominator = 0.0
+    for factor in factors:
+        if factor.is_Rational:
+            numerator += math.log10(abs(factor.p)) if abs(factor.p) > 1 else 0.0
+            denominator += math.log10(factor.q) if factor.q > 1 else 0.0
+        else:
+            digits = _product_digits(factor)
+            numerator += digits
+            denominator += digits
+    return max(numerator, denominator)
+
+
+# Parts of a radicand up to this many digits are factored (trial division to 2^15, as SymPy
+# does) to size what stays under the radical; larger ones are counted at their full size.
+_FACTORED_DIGITS = 100
+
+
+def _radical_digits(base: sympy.Expr, exponent: sympy.Rational) -> float:
+    """Digits of the integer SymPy leaves under the radical of ``base`` to a non-integer
+    power p/q: the product of prime^((multiplicity*p) mod q) over the primes of the
+    numbers in ``base`` (sympy's ``Integer._eval_power``). Small for a small q, but
+    0.666^(0.6016^2) has the exponent 141376/390625 and multiplies out a number of
+    100,000 digits, for seconds, before a radical nobody can print."""
+    total = 0.0
+    for factor in base.args if base.is_Mul else (base,):
+        if factor.is_Rational:
+            number, power = factor, exponent
+        elif factor.is_Pow and factor.base.is_Rational and factor.exp.is_Rational:
+            number, power = factor.base, factor.exp * exponent
+        else:
+            continue
+        if power.is_Integer:
+            continue
+        for part in (abs(number.p), number.q):
+            if part <= 1:
+                continue
+            if digit_count(part) > _FACTORED_DIGITS:
+                total += _times(math.log10(part), power.q)
+                continue
+            for prime, multiplicity in sympy.factorint(part, limit=2**15).items():
+                total += _times(math.log10(prime), (multiplicity * abs(power.p)) % power.q)
+    return total
+
+
+def _times(digits: float, count: int) -> float:
+    """``digits * count`` for a count of any size (1/10^400 is a small exponent)."""
+    return digits * count if count < 2**1000 else (math.inf if digits else 0.0)
 
 
 def _radicand_digits(factor: sympy.Expr) -> float:

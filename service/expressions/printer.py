@@ -50,15 +50,43 @@ class UnprintableExpression(Exception):
         return cls(f"{_describe(part)} cannot be written in the expression syntax", part)
 
 
-def to_text(expr: sympy.Expr, names: Collection[str] = ()) -> str:
+def to_text(expr: sympy.Expr, names: Collection[str] = (), *,
+            plain_numbers: bool = False) -> str:
     """Write ``expr`` in the grammar; the text parses back (with the same variables) to it.
 
     ``names`` are further names the text will be read with (the request's variables): a
     variable ``e`` or ``pi`` hides the constant even where ``expr`` does not use it.
+    Integers of more than 50 digits are written ``(a*10^50 + b)``, since the parser refuses
+    literals of 100 digits or more; ``plain_numbers`` writes all their digits instead (exact
+    values, to be read rather than sent back).
     """
     with _too_deep_is_unprintable():
         taken = _free_names(expr).union(names)
-        return _TextPrinter(taken).doprint(expr)
+        return _TextPrinter(taken, plain_numbers).doprint(expr)
+
+
+# The longest integer literal written: results can hold coefficients of hundreds of digits
+# (x/9112^-91 is 9112^91*x, 361 digits) and the parser refuses literals past 99 digits
+# (GRADIENT_MAX_INTEGER_DIGITS), so longer integers are written in Horner form,
+# ((a*10^50 + b)*10^50 + c), which it reads back to the same number as long as the number
+# has at most GRADIENT_MAX_NUMBER_DIGITS digits.
+_LONGEST_LITERAL = 50
+
+
+def _integer_text(number: int, plain: bool) -> str:
+    digits = digits_of(abs(number))
+    if plain or len(digits) <= _LONGEST_LITERAL:
+        return digits_of(number)
+    head = len(digits) % _LONGEST_LITERAL or _LONGEST_LITERAL
+    text, shift = digits[:head], 0
+    for start in range(head, len(digits), _LONGEST_LITERAL):
+        chunk = digits[start:start + _LONGEST_LITERAL].lstrip("0")
+        shift += _LONGEST_LITERAL
+        if chunk:  # runs of zeros fold into one power of 10
+            text, shift = f"({text}*10^{shift} + {chunk})", 0
+    if shift:
+        text = f"({text}*10^{shift})"
+    return "-" + text if number < 0 else text
 
 
 # Free names of printed sub-expressions: ``free_symbols`` walks the whole tree at every call,
@@ -128,14 +156,15 @@ class _ReusesPrintedParts:
 
 
 class _TextPrinter(_ReusesPrintedParts, StrPrinter):
-    def __init__(self, taken_names: set[str]):
+    def __init__(self, taken_names: set[str], plain_numbers: bool = False):
         super().__init__()
         # A variable named e or pi hides the constant, so write the constant another way.
         self._e = "exp(1)" if "e" in taken_names else "e"
         self._pi = "acos(-1)" if "pi" in taken_names else "pi"
+        self._plain = plain_numbers
 
     def _memo_key(self) -> tuple:
-        return (type(self), self._e, self._pi)
+        return (type(self), self._e, self._pi, self._plain)
 
     def _print(self, expr, **kwargs):
         """Admit only the grammar's parts: a whitelist checked at every node."""
@@ -176,12 +205,12 @@ class _TextPrinter(_ReusesPrintedParts, StrPrinter):
         return self._pi
 
     def _print_Integer(self, expr):
-        return digits_of(expr.p)
+        return _integer_text(expr.p, self._plain)
 
     def _print_Rational(self, expr):
         if expr.q == 1:
-            return digits_of(expr.p)
-        return f"{digits_of(expr.p)}/{digits_of(expr.q)}"
+            return _integer_text(expr.p, self._plain)
+        return f"{_integer_text(expr.p, self._plain)}/{_integer_text(expr.q, self._plain)}"
 
     def _print_Float(self, expr):
         """The exact value of the binary float: its decimal (0.1 prints all 55 digits), or

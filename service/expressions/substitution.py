@@ -20,7 +20,7 @@ import sympy
 from service.config import Limits
 from service.errors import LimitExceeded
 from service.expressions.builder import (
-    _power_digits, _product_digits, _radicand_digits, _sum_digits,
+    _power_digits, _product_size, _radical_digits, _radicand_digits, _sum_digits,
 )
 from service.expressions.literals import digit_count
 
@@ -69,8 +69,9 @@ def _check_size(node: sympy.Basic, args: list[sympy.Basic], limits: Limits) -> N
             radicand = base if base.is_Rational else base.as_coeff_Mul()[0]
             if radicand.is_Rational and _root_is_costly(radicand, exponent.q, limits):
                 _refuse_root(limits)
+            _refuse_digits(_radical_digits(base, exponent), limits)
     elif node.is_Mul:
-        _refuse_digits(sum(_product_digits(arg) for arg in args), limits)
+        _refuse_digits(_product_size(args), limits)
         if sum(_radicand_digits(arg) for arg in args) > limits.max_integer_digits:
             _refuse_root(limits)
     elif node.is_Add:

@@ -28,6 +28,11 @@ CASES = [
      {"expression": "x^y", "variable": "x", "point": {"x": "10^99", "y": "10^99"}}, None),
     ("2^2^2^x at 5", "/v1/derivative", {"expression": "2^2^2^x", "variable": "x",
                                         "point": {"x": 5}}, None),
+    # found by the atheris campaign: an exponent 141376/390625 made SymPy multiply out a
+    # radicand of 465,000 digits (seconds, then an answer nobody can print)
+    ("0.666^(0.6016^2)", "/v1/gradient", {"expression": ".666^.6016^2.*x"}, LIMIT),
+    ("0.66^(0.3002^170)", "/v1/gradient", {"expression": ".66^.3002^170*x"}, LIMIT),
+    ("2^(1/10^400)", "/v1/gradient", {"expression": "2^(1/10^400)*x", "point": [1]}, None),
     ("sqrt of a 1000-digit number", "/v1/gradient",
      {"expression": "sqrt(x)", "point": ["10^999 + 7"]}, None),
     # growth like a factorial's

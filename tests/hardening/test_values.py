@@ -133,3 +133,26 @@ def test_a_constant_overrides_pi_and_e(survive):
                                                 "point": {"x": 0}}, compute=False)
     assert status == 200
     assert answer["at"]["value"]["exact"] == "log(2) + 3"
+
+
+@pytest.mark.parametrize("expression", ["sqk/9112^-091p", ".722^222*x", "x*3^2000",
+                                        "x/7^500 - 10^150*y"])
+def test_results_with_long_integers_are_valid_input(survive, expression):
+    """Found by the atheris campaign: sqk/9112^-091p is 9112^91*p*sqk, whose 361-digit
+    coefficient the parser refused as a literal (100 digits at most); long integers are now
+    written in a form it reads back, ((a*10^50 + b)*10^50 + c). And .722^222 is (P)/(Q)
+    with parts of 568 and 599 digits, which the parser's size guard counted as one number of
+    1,167 digits. (x*3^2000 at a point was a 500: the compiled function multiplied a float
+    by an integer past float64.)"""
+    status, answer = survive("/v1/gradient", {"expression": expression}, compute=False)
+    assert status == 200, answer
+    names = answer["variables"]
+    point = {name: k + 2 for k, name in enumerate(names)}
+    for i, partial in enumerate(answer["gradient"]):
+        again = {"expression": partial["expression"], "variables": names, "point": point}
+        status, value = survive("/v1/gradient", again, compute=False)
+        assert status == 200, value
+        original = {"expression": expression, "variables": names, "point": point}
+        _, expected = survive("/v1/gradient", original, compute=False)
+        assert value["at"]["value"] == expected["at"]["gradient"]["numeric"][i] or \
+            value["at"]["value"]["exact"] == expected["at"]["gradient"]["exact"][i]
