@@ -8,7 +8,9 @@ the parser and the builder. For every input:
   error carries a position inside the text); anything else is a crash;
 - an expression it returns prints (``to_text``) as text that parses back, with the same
   variables, to the same function (equal as trees, after expansion, or numerically at
-  three points), or is refused as unprintable;
+  three points), or is refused as unprintable, or is longer than a request may be (the
+  length, node and nesting limits); it is read back with twice the number limits, as the
+  parser's size estimates depend on how an expression is written;
 - an input slower than ``-timeout`` seconds is reported by libFuzzer as a timeout: the
   parser's limits are meant to make every input cheap.
 
@@ -38,10 +40,20 @@ import sympy  # noqa: E402  (imported before instrumentation: SymPy itself is no
 with atheris.instrument_imports(include=["service"]):
     from service.compute import CHILD_RECURSION_LIMIT
     from service.config import Limits
-    from service.errors import ExpressionError, ServiceError
+    from service.errors import ExpressionError, LimitExceeded, ServiceError
     from service.expressions import UnprintableExpression, parse, to_text
 
 LIMITS = Limits()
+# Answers are read back with twice the number limits: the parser's size estimates depend on
+# how an expression is written, so an answer near a limit may be refused as a request
+# (a product of radicals is estimated by the sum of their radicands).
+REREAD_LIMITS = Limits(max_integer_digits=2 * LIMITS.max_integer_digits,
+                       max_number_digits=2 * LIMITS.max_number_digits,
+                       max_exponent=2 * LIMITS.max_exponent)
+# Limits on the size of the text: a printed answer (a derivative, long integers written for
+# the parser) may be longer than a request may be; every other refusal is a finding.
+SIZE_LIMITS = {Limits.env_var(name) for name in
+               ("max_expression_length", "max_expression_nodes", "max_nesting_depth")}
 TOKENS = [
     "0", "1", "2", "10", "2.5", ".5", "1.", "1e3", "1e-3", "1E+2", "007", "9" * 99,
     "123456789012345678901234567890", "0.000000001", "x", "y", "z", "e", "pi", "w1", "_",
@@ -95,7 +107,12 @@ def test_one_input(data: bytes) -> None:
         printed = to_text(parsed.expr, names)
     except UnprintableExpression:
         return
-    again = parse(printed, LIMITS, variables=names).expr
+    try:
+        again = parse(printed, REREAD_LIMITS, variables=names).expr
+    except LimitExceeded as error:
+        if error.env_var in SIZE_LIMITS:  # an answer may be larger than a request may be
+            return
+        raise
     if not _same_function(again, parsed.expr):
         raise AssertionError(f"{text!r} printed as {printed!r}, which reads {again}, "
                              f"not {parsed.expr}")

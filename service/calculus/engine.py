@@ -126,14 +126,15 @@ def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
 
 
 def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
+    exprs = _within_float64(exprs)
     if FAST_ENGINE:
         try:
             return fast.compile_numeric(exprs, symbols)
         except fast.Unsupported:
             pass
     try:
-        return sympy.lambdify(list(symbols), _within_float64(exprs), modules=_NUMERIC_MODULES,
-                              cse=True, dummify=True)
+        return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
+                              dummify=True)
     except (SyntaxError, RecursionError):  # the generated source nests past Python's limits
         raise InvalidInput(
             None, "the expression is nested too deeply to be evaluated numerically; "
@@ -154,15 +155,33 @@ def _within_float64(exprs):
     """
     if isinstance(exprs, (list, tuple)):
         return [_within_float64(e) for e in exprs]
+    if not isinstance(exprs, sympy.Basic):  # a plain number
+        return exprs
     huge = {number for number in exprs.atoms(sympy.Rational)
             if abs(number.p) >= _NO_FLOAT64 or number.q >= _NO_FLOAT64}
+    # Powers of numbers SymPy keeps as they are (2^(1000*e)): the compiled code would raise
+    # an OverflowError computing them in Python floats.
+    huge |= {power for power in exprs.atoms(sympy.Pow)
+             if power.is_number and not _fits_float64(power)}
     if not huge:
         return exprs
     return exprs.xreplace({number: _float64(number) for number in huge})
 
 
-def _float64(number: sympy.Rational) -> sympy.Expr:
-    value = float(sympy.Float(number, 17))  # mpmath: inf or 0.0 rather than OverflowError
+def _fits_float64(number: sympy.Expr) -> bool:
+    try:
+        value = complex(number.evalf(17))
+    except (ArithmeticError, TypeError, ValueError):
+        return False
+    return all(abs(part) < 1e308 for part in (value.real, value.imag))
+
+
+def _float64(number: sympy.Expr) -> sympy.Expr:
+    """The float64 of a number: inf, -inf, a float or 0.0 (no OverflowError)."""
+    try:
+        value = float(sympy.re(number).evalf(17))  # mpmath: inf or 0.0, not OverflowError
+    except (ArithmeticError, TypeError, ValueError):
+        return sympy.nan
     if value == float("inf"):
         return sympy.oo
     if value == float("-inf"):

@@ -16,6 +16,7 @@ from typing import Mapping
 
 import sympy
 from sympy import S
+from sympy.ntheory.factor_ import perfect_power
 
 from service.config import Limits
 from service.errors import ExpressionError, LimitExceeded
@@ -153,7 +154,11 @@ class _Builder:
             self._check_number_size(_power_digits(base) * abs(exponent), node)
             if not exponent.is_Integer:
                 self._check_root(base, exponent, node)
-                self._check_number_size(_radical_digits(base, exponent), node)
+                radical = _radical_digits(base, exponent)
+                if radical > self.limits.max_integer_digits:  # as _check_root, for what
+                    self._refuse_root(node, _about(radical))  # SymPy leaves under a root
+        elif base.is_number and exponent.is_number:
+            self._check_number_size(_numeric_power_digits(base, exponent), node)
         with self._evaluating(node):
             value = sympy.Pow(base, exponent)
         self._check_exponents(value, node)
@@ -284,9 +289,9 @@ _FACTORED_DIGITS = 100
 
 
 def _radical_digits(base: sympy.Expr, exponent: sympy.Rational) -> float:
-    """Digits of the integer SymPy leaves under the radical of ``base`` to a non-integer
-    power p/q: the product of prime^((multiplicity*p) mod q) over the primes of the
-    numbers in ``base`` (sympy's ``Integer._eval_power``). Small for a small q, but
+    """Digits of the integers SymPy multiplies out when it raises the numbers of ``base`` to
+    a non-integer power: for n^(p/q), the product of prime^((multiplicity*p) mod q) that
+    stays under the radical (sympy's ``Integer._eval_power``). Small for a small q, but
     0.666^(0.6016^2) has the exponent 141376/390625 and multiplies out a number of
     100,000 digits, for seconds, before a radical nobody can print."""
     total = 0.0
@@ -299,15 +304,66 @@ def _radical_digits(base: sympy.Expr, exponent: sympy.Rational) -> float:
             continue
         if power.is_Integer:
             continue
-        for part in (abs(number.p), number.q):
-            if part <= 1:
-                continue
-            if digit_count(part) > _FACTORED_DIGITS:
-                total += _times(math.log10(part), power.q)
-                continue
-            for prime, multiplicity in sympy.factorint(part, limit=2**15).items():
-                total += _times(math.log10(prime), (multiplicity * abs(power.p)) % power.q)
+        numerator, denominator = abs(number.p), number.q
+        if power < 0:  # (n/d)^-e is (d/n)^e
+            numerator, denominator, power = denominator, numerator, -power
+        # sympy's Rational._eval_power: (n/d)^(p/q) is n^(p/q) * d^(((-p) mod q)/q) / d^k
+        total += _part_digits(numerator, power.p, power.q)
+        total += _part_digits(denominator, -power.p % power.q, power.q)
     return total
+
+
+def _part_digits(number: int, p: int, q: int) -> float:
+    if number <= 1 or p == 0:
+        return 0.0
+    if sympy.integer_nthroot(number, q)[1]:  # an exact root: sympy's first step, no radical
+        return 0.0
+    if digit_count(number) > _FACTORED_DIGITS:
+        return _times(math.log10(number), q)
+    perfect = perfect_power(number)  # what sympy factors, in the form it does
+    factors = ({int(perfect[0]): int(perfect[1])} if perfect
+               else sympy.Integer(number).factors(limit=2**15))
+    return _leftover_digits(factors, p, q)
+
+
+def _leftover_digits(factors: dict[int, int], p: int, q: int) -> float:
+    """Digits of what sympy's Integer._eval_power multiplies out for n^(p/q), n given by its
+    ``factors``: each prime's leftover exponent (multiplicity*p mod q), unless it shares a
+    factor with q (then it stays a separate radical), divided by the gcd of the leftovers.
+    10^(P/Q) with P = Q/2 - 1 multiplies out nothing (10^(P/Q) stays as it is)."""
+    leftovers, separate = {}, 0.0
+    for prime, multiplicity in factors.items():
+        remainder = multiplicity * p % q
+        if not remainder:
+            continue
+        shared = math.gcd(remainder, q)
+        if shared == 1:
+            leftovers[prime] = remainder
+        else:  # a radical of its own, which sympy works out in turn: 250^(1989/2500), from
+            # the perfect power 62500 = 250^2, multiplies out 2^1989*5^967 (q shrinks: it ends)
+            separate += _part_digits(prime, remainder // shared, q // shared)
+    common = math.gcd(*leftovers.values()) if leftovers else 1
+    return separate + sum(_times(math.log10(prime), remainder // common)
+                          for prime, remainder in leftovers.items())
+
+
+def _numeric_power_digits(base: sympy.Expr, exponent: sympy.Expr) -> float:
+    """Digits of |base^exponent| for numbers SymPy leaves as they are (an exponent with e, pi
+    or a root in it: 2^(7^(7^e))): evaluated later, in floats or mpmath, a power past every
+    range overflows them (Python's float power raises, mpmath runs out of digits)."""
+    try:
+        size = abs(complex(base.evalf(15)))
+        power = abs(complex(exponent.evalf(15)))
+    except (ArithmeticError, TypeError, ValueError):  # OverflowError: too large to say
+        return math.inf
+    if size in (0.0, 1.0) or not math.isfinite(size * power):
+        return 0.0 if size in (0.0, 1.0) else math.inf
+    return power * abs(math.log10(size))
+
+
+def _about(digits: float) -> str:
+    return (f"a number of about {digits:,.0f} digits" if math.isfinite(digits)
+            else "a number of more digits than can be counted")
 
 
 def _times(digits: float, count: int) -> float:

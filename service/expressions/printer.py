@@ -125,6 +125,8 @@ def _too_deep_is_unprintable():
         yield
     except RecursionError:
         raise UnprintableExpression("the expression is nested too deeply to print") from None
+    except OverflowError:  # SymPy orders terms by their values: mpmath ran out of digits
+        raise UnprintableExpression("it holds a number too large to print") from None
 
 
 # Printed sub-expressions, kept for the process: a Hessian's entries or a gradient's

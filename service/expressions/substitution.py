@@ -69,7 +69,8 @@ def _check_size(node: sympy.Basic, args: list[sympy.Basic], limits: Limits) -> N
             radicand = base if base.is_Rational else base.as_coeff_Mul()[0]
             if radicand.is_Rational and _root_is_costly(radicand, exponent.q, limits):
                 _refuse_root(limits)
-            _refuse_digits(_radical_digits(base, exponent), limits)
+            if _radical_digits(base, exponent) > limits.max_integer_digits:
+                _refuse_root(limits)
     elif node.is_Mul:
         _refuse_digits(_product_size(args), limits)
         if sum(_radicand_digits(arg) for arg in args) > limits.max_integer_digits:

@@ -31,8 +31,26 @@ CASES = [
     # found by the atheris campaign: an exponent 141376/390625 made SymPy multiply out a
     # radicand of 465,000 digits (seconds, then an answer nobody can print)
     ("0.666^(0.6016^2)", "/v1/gradient", {"expression": ".666^.6016^2.*x"}, LIMIT),
-    ("0.66^(0.3002^170)", "/v1/gradient", {"expression": ".66^.3002^170*x"}, LIMIT),
+    ("0.66^(0.3002^170)", "/v1/gradient", {"expression": ".66^.3002^170*x"}, None),
+    # 0.666^45.6976 left the inexact root of an 802-digit number: an answer the parser then
+    # refused as input (roots of numbers past 100 digits are refused, as SymPy factors them)
+    ("0.666^(6.76^2)", "/v1/gradient", {"expression": ".666^6.76^2*x"}, LIMIT),
+    # 62500 = 250^2 to the power 3011/5000 leaves 250^(1989/2500), which SymPy works out in
+    # turn into the root of 2^1989*5^967: 1,275 digits, past every limit, unseen
+    ("0.602224^0.6022", "/v1/gradient", {"expression": ".602224^.6022*x"}, LIMIT),
+    # and a 53-digit base to such a power: SymPy raises its denominator to the complement
+    # of the exponent, (q - p)/q, and multiplied out 2^(10^561): a hang, not a number
+    ("0.2...25^(0.6005^170)", "/v1/gradient",
+     {"expression": "." + "2" * 52 + "5^.6005^170*x"}, LIMIT),
     ("2^(1/10^400)", "/v1/gradient", {"expression": "2^(1/10^400)*x", "point": [1]}, None),
+    # towers with irrational exponents: SymPy keeps them, but evaluating them overflowed
+    # Python's floats (in the compiled function) and mpmath (printing orders terms by value)
+    ("1.12^7^7^123^7^7^(e-3)", "/v1/gradient",
+     {"expression": "1.123**007**007**123456789**007**007**1e-31e-3 + x", "point": [1]}, LIMIT),
+    ("x*2^(1000*e)", "/v1/gradient", {"expression": "x*2^(1000*e)", "point": [1],
+                                      "points": [[1], [0]]}, None),
+    ("x + exp(10^500)", "/v1/gradient", {"expression": "x + exp(10^500)", "point": [1]}, None),
+    ("x^(e^e^e^e)", "/v1/gradient", {"expression": "x^(e^e^e^e)", "point": [1]}, LIMIT),
     ("sqrt of a 1000-digit number", "/v1/gradient",
      {"expression": "sqrt(x)", "point": ["10^999 + 7"]}, None),
     # growth like a factorial's
