@@ -124,11 +124,7 @@ def _parse_spec(
     expression_fields: Sequence[str] | None = None,
     also_symbols: Sequence[str] = (),
 ) -> FunctionSpec:
-    """Parse ``expressions`` with ``constants`` substituted and check ``variables``.
-
-    ``also_symbols`` are names to read as symbols even when ``variables`` is not given
-    (the variable of ``/v1/derivative``, which may be ``e``), without making them variables.
-    """
+    """The uncached work of :func:`build_spec`."""
     constants = constants or {}
     fields = expression_fields or ["expression"] * len(expressions)
     if len(expressions) > limits.max_expressions:
