@@ -144,6 +144,8 @@ class Points(fields.List):
         super().__init__(Point(), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, np.ndarray):  # decoded as an array already (jsonio, large bodies)
+            return value
         if (isinstance(value, list) and value
                 and all(type(item) is list for item in value)
                 and all(type(v) in _PLAIN_NUMBERS for item in value for v in item)):
