@@ -57,7 +57,7 @@ def test_integers_and_floats_mix_in_a_large_batch(client, points):
 
 
 @pytest.mark.parametrize("bad_row, words", [
-    (["one", 2], "not a coordinate"),  # a string among the numbers
+    (["one", 2], "not allowed here"),  # a string among the numbers
     ([True, 2], "not a coordinate"),   # a boolean
     ([1], "1 coordinates"),            # a ragged row
 ])
