@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 import sympy
 
-from service.calculus import engine, steps as derivation_steps
+from service.calculus import engine, express, steps as derivation_steps
 from service.calculus.cache import memoized
 from service.calculus.engine import Derivative
 from service.calculus.evaluation import Entries, evaluate_at, evaluate_batch
@@ -165,6 +165,11 @@ def derivative(
     point=None, points=None, constants=None, steps: bool = False,
 ) -> dict:
     """The ``order``-th derivative of one expression by one variable (with its steps)."""
+    if _in_express_lane(constants, points, steps):
+        try:
+            return _express_derivative(limits, expression, variable, order, point)
+        except express.Unsupported:
+            pass
     _check_order(order, limits)
     check_variable_name(variable, "variable")
     if constants and variable in constants:
@@ -202,6 +207,11 @@ def gradient(
 ) -> dict:
     """The gradient of one expression; its value, norm, batch values, steps and check."""
     _check_needs_point(check, point)
+    if _in_express_lane(constants, points, steps, check):
+        try:
+            return _express_gradient(limits, expression, variables, point)
+        except express.Unsupported:
+            pass
     spec = build_spec([expression], limits, variables=variables, constants=constants)
     _check_batch(points, 1 + len(spec.variables), limits)
     partials = engine.gradient(spec.expressions[0], spec.variable_symbols)
@@ -221,28 +231,90 @@ def gradient(
         warnings += step_warnings
     if point is not None:
         at_point, evaluated = entries.at(point)
-        grad = _pick(evaluated, 1, n + 1)
-        numeric = grad["numeric"]
-        norm = None if None in numeric else math.hypot(*numeric)  # hypot cannot overflow
-        if norm is not None and not math.isfinite(norm):
-            norm = None
-            warnings.append("norm is too large for a float64 at this point")
-        body["at"] = {
-            "point": at_point,
-            "value": _single(evaluated, 0),
-            "gradient": grad,
-            "norm": norm,
-        }
+        body["at"] = _gradient_at(at_point, evaluated, n, warnings)
         warnings += evaluated.warnings
         if check:
             body["check"], check_warnings = _check(spec, limits, point, spec.expressions[0],
-                                                   numeric)
+                                                   body["at"]["gradient"]["numeric"])
             warnings += check_warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {"values": table[:, 0], "gradient": table[:, 1:]}
         warnings += batch_warnings
     return _with_warnings(body, warnings)
+
+
+def _gradient_at(at_point: dict, evaluated: Entries, n: int, warnings: list[str]) -> dict:
+    grad = _pick(evaluated, 1, n + 1)
+    numeric = grad["numeric"]
+    norm = None if None in numeric else math.hypot(*numeric)  # hypot cannot overflow
+    if norm is not None and not math.isfinite(norm):
+        norm = None
+        warnings.append("norm is too large for a float64 at this point")
+    return {"point": at_point, "value": _single(evaluated, 0), "gradient": grad, "norm": norm}
+
+
+# -- the express lane (service.calculus.express): SymEngine, SymPy's exact output -----------
+
+def _in_express_lane(constants, points, *flags: bool) -> bool:
+    """Whether the express lane may try: no constants, no batch, no steps or check."""
+    return express.ENABLED and not constants and points is None and not any(flags)
+
+
+def _express_gradient(limits: Limits, expression, variables, point) -> dict:
+    spec = express.build_spec([expression], limits, variables)
+    f = spec.expressions[0]
+    partials = [express.differentiate(f, v) for v in spec.variables]
+    body: dict[str, Any] = {
+        "variables": list(spec.variables),
+        "gradient": [express.symbolic(d, spec.names) for d in partials],
+    }
+    if point is not None:
+        at_point, evaluated = express.evaluate_at([f, *partials], spec.names, point)
+        warnings: list[str] = []
+        body["at"] = _gradient_at(at_point, evaluated, len(partials), warnings)
+        if warnings:
+            raise express.Unsupported("warnings: the SymPy path words them")
+    return body
+
+
+def _express_hessian(limits: Limits, expression, variables, point) -> dict:
+    spec = express.build_spec([expression], limits, variables)
+    f, names = spec.expressions[0], spec.variables
+    n = len(names)
+    partials = [express.differentiate(f, v) for v in names]
+    matrix: list[list] = [[None] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i, n):
+            matrix[i][j] = matrix[j][i] = express.differentiate(f, names[i], names[j])
+    body: dict[str, Any] = {
+        "variables": list(names),
+        "hessian": [[express.symbolic(d, spec.names) for d in row] for row in matrix],
+    }
+    if point is not None:
+        at_point, evaluated = express.evaluate_at(
+            [f, *partials, *(d for row in matrix for d in row)], spec.names, point)
+        warnings: list[str] = []
+        body["at"] = _hessian_at(at_point, evaluated, n, warnings)
+        if warnings:
+            raise express.Unsupported("warnings: the SymPy path words them")
+    return body
+
+
+def _express_derivative(limits: Limits, expression, variable, order: int, point) -> dict:
+    if not isinstance(variable, str) or order > limits.max_derivative_order:
+        raise express.Unsupported("a request the SymPy path must explain")
+    spec = express.build_spec([expression], limits, also_symbols=[variable])
+    names = spec.names
+    if variable not in names:
+        names = tuple(sorted(names + (variable,)))
+    f = spec.expressions[0]
+    result = express.differentiate(f, *[variable] * order)
+    body: dict[str, Any] = {"derivative": express.symbolic(result, names)}
+    if point is not None:
+        at_point, evaluated = express.evaluate_at([f, result], names, point)
+        body["at"] = {"point": at_point, "value": _single(evaluated, 1)}
+    return body
 
 
 def jacobian(
@@ -297,6 +369,11 @@ def hessian(
 ) -> dict:
     """The Hessian; at a point also its eigenvalues, definiteness and the critical-point test."""
     _check_needs_point(check, point)
+    if _in_express_lane(constants, points, check):
+        try:
+            return _express_hessian(limits, expression, variables, point)
+        except express.Unsupported:
+            pass
     spec = build_spec([expression], limits, variables=variables, constants=constants)
     symbols = spec.variable_symbols
     n = len(symbols)
@@ -317,23 +394,27 @@ def hessian(
     warnings: list[str] = []
     if point is not None:
         at_point, evaluated = entries.at(point)
-        grad = _pick(evaluated, 1, n + 1)
-        hess = _pick(evaluated, n + 1, n + 1 + n * n)
-        body["at"] = {
-            "point": at_point,
-            "hessian": {k: _rows(v, n, n) for k, v in hess.items()},
-            **_second_derivative_test(grad, hess, n, warnings),
-        }
+        body["at"] = _hessian_at(at_point, evaluated, n, warnings)
         warnings += evaluated.warnings
         if check:  # central differences of the compiled gradient
             body["check"], check_warnings = _check(
-                spec, limits, point, [d.expr for d in partials], _rows(hess["numeric"], n, n))
+                spec, limits, point, [d.expr for d in partials], body["at"]["hessian"]["numeric"])
             warnings += check_warnings
     if points is not None:
         table, batch_warnings = entries.batch(points)
         body["batch"] = {"hessian": table[:, n + 1:].reshape(len(table), n, n)}
         warnings += batch_warnings
     return _with_warnings(body, warnings)
+
+
+def _hessian_at(at_point: dict, evaluated: Entries, n: int, warnings: list[str]) -> dict:
+    grad = _pick(evaluated, 1, n + 1)
+    hess = _pick(evaluated, n + 1, n + 1 + n * n)
+    return {
+        "point": at_point,
+        "hessian": {k: _rows(v, n, n) for k, v in hess.items()},
+        **_second_derivative_test(grad, hess, n, warnings),
+    }
 
 
 def _second_derivative_test(grad: dict, hess: dict, n: int, warnings: list[str]) -> dict[str, Any]:

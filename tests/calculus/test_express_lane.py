@@ -1,0 +1,150 @@
+"""The express lane answers exactly as the SymPy path does, and takes most smooth requests.
+
+The SymPy path (service.calculus.express.ENABLED off) is the reference implementation:
+for the textbook table and a hypothesis corpus of smooth expressions, gradient, Hessian
+and derivative answers from the lane must equal the SymPy path's, text for text (symbolic
+results, exact values, the point's echo) and float for float up to rounding (the lane's
+floats come from the exact value, the SymPy path's from the compiled NumPy function).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.calculus import express, operations
+from service.config import Limits
+
+LIMITS = Limits()
+HERE = Path(__file__).resolve()
+
+
+def _load(relative: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, HERE.parents[1] / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TEXTBOOK = [row[0] for row in _load("api/test_textbook_derivatives.py", "textbook").TABLE]
+SMOOTH_EXPRESSIONS = _load("performance/test_fast_engine.py", "fast_engine").SMOOTH_EXPRESSIONS
+
+
+def answer(operation, lane: bool, **request):
+    """The answer of ``operation``, or the problem it raises, with the lane on or off."""
+    saved = express.ENABLED
+    express.ENABLED = lane
+    try:
+        return operation(LIMITS, **request)
+    except Exception as error:  # noqa: BLE001 - a refusal is an answer to compare too
+        return ("refused", type(error).__name__, str(error))
+    finally:
+        express.ENABLED = saved
+
+
+def assert_same(got, want, path="body"):
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and set(got) == set(want), (path, got, want)
+        for key in want:
+            assert_same(got[key], want[key], f"{path}/{key}")
+    elif isinstance(want, (list, tuple)):
+        assert isinstance(got, (list, tuple)) and len(got) == len(want), (path, got, want)
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert_same(a, b, f"{path}/{i}")
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert type(got) is float, (path, got, want)
+        assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), (path, got, want)
+    else:
+        assert type(got) is type(want) and got == want, (path, got, want)
+
+
+class LaneUse:
+    """Counts the requests the lane answered (the rest fell back to SymPy)."""
+
+    def __init__(self, monkeypatch):
+        self.answered = self.tried = 0
+        for name in ("_express_gradient", "_express_hessian", "_express_derivative"):
+            monkeypatch.setattr(operations, name, self._counting(getattr(operations, name)))
+
+    def _counting(self, function):
+        def counted(*args, **kwargs):
+            self.tried += 1
+            result = function(*args, **kwargs)
+            self.answered += 1
+            return result
+        return counted
+
+
+POINTS = [{"x": 2}, {"x": 1}, {"x": -3}, {"x": 0.5}, None]
+
+
+@pytest.mark.parametrize("text", TEXTBOOK)
+def test_textbook_table_answers_are_the_sympy_paths(text, monkeypatch):
+    use = LaneUse(monkeypatch)
+    for point in POINTS:
+        request = {"expression": text, "variables": ["x"], "point": point}
+        assert_same(answer(operations.gradient, True, **request),
+                    answer(operations.gradient, False, **request))
+        request = {"expression": text, "variable": "x", "order": 2, "point": point}
+        assert_same(answer(operations.derivative, True, **request),
+                    answer(operations.derivative, False, **request))
+    assert use.tried > 0
+
+
+def test_a_hand_derived_gradient_comes_from_the_lane(monkeypatch):
+    """d/dw (w*x + b - y)^2 = 2x(wx + b - y); at w=1, x=2, b=3, y=4: value 1, gradient
+    (2*2*1, 2*1, -2*1, 2*1*1) for (w, b, y, x)."""
+    use = LaneUse(monkeypatch)
+    body = answer(operations.gradient, True, expression="(w*x + b - y)^2",
+                  variables=["w", "b", "y", "x"], point={"w": 1, "x": 2, "b": 3, "y": 4})
+    assert use.answered == 1
+    assert body["at"]["value"] == {"exact": "1", "numeric": 1.0}
+    assert body["at"]["gradient"]["exact"] == ["4", "2", "-2", "2"]
+    assert body["at"]["norm"] == pytest.approx(math.sqrt(16 + 4 + 4 + 4))
+    assert body["gradient"][1]["expression"] == "2*b + 2*w*x - 2*y"
+
+
+def test_what_the_lane_cannot_say_falls_back_with_the_sympy_paths_warnings(monkeypatch):
+    use = LaneUse(monkeypatch)
+    for request in [
+        {"expression": "log(x)", "point": {"x": -1}},       # complex value
+        {"expression": "1/x", "point": {"x": 0}},           # infinite value
+        {"expression": "abs(x)", "point": {"x": 0}},        # a kink: no derivative
+        {"expression": "sqrt(x)", "point": {"x": "1/4"}},   # an exact string coordinate
+        {"expression": "x^2 +", "point": {"x": 1}},         # a syntax error to explain
+        {"expression": "x*y", "point": {"x": 1}},           # a missing coordinate
+    ]:
+        assert_same(answer(operations.gradient, True, **request),
+                    answer(operations.gradient, False, **request))
+    assert use.answered == 0
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SMOOTH_EXPRESSIONS, st.fixed_dictionaries({
+    "x": st.integers(-3, 3), "y": st.integers(-3, 3) | st.floats(-2, 2), "z": st.integers(1, 3)}))
+def test_hypothesis_corpus_answers_are_the_sympy_paths(text, point):
+    variables = ["x", "y", "z"]
+    for operation, request in [
+        (operations.gradient, {"expression": text, "variables": variables, "point": point}),
+        (operations.hessian, {"expression": text, "variables": variables, "point": point}),
+        (operations.derivative, {"expression": text, "variable": "y", "point": point}),
+        (operations.gradient, {"expression": text, "variables": variables}),
+    ]:
+        assert_same(answer(operation, True, **request), answer(operation, False, **request))
+
+
+def test_the_lane_answers_most_of_a_smooth_corpus(monkeypatch):
+    use = LaneUse(monkeypatch)
+    for text in ["sin(x)*exp(y) + x^2*y", "log(1 + x^2 + y^2)", "tanh(3*x - y/5)*y^3",
+                 "atan(x/2 - 7*y)*x^2", "sqrt(1 + 2*y^2)*y^3 + 1234*x*y", "exp(-x^2 - y^2)",
+                 "x^3 - 3*x*y^2", "cos(x)^2 + sin(y)^2", "x/(1 + y^2)"]:
+        for point in [{"x": 1, "y": 2}, {"x": 0.25, "y": -1.5}]:
+            request = {"expression": text, "point": point}
+            assert_same(answer(operations.gradient, True, **request),
+                        answer(operations.gradient, False, **request))
+    assert use.answered >= 0.9 * use.tried, (use.answered, use.tried)
