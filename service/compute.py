@@ -13,6 +13,7 @@ and 9 ms for the arrays of 100,000 points; see README "Performance").
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -52,6 +53,7 @@ def _prepare_child(max_bytes: int) -> None:
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.setrecursionlimit(CHILD_RECURSION_LIMIT)
+    gc.freeze()  # the inherited objects (SymPy, NumPy) stay out of the collector's walks
     mapped = _address_space()
     if max_bytes < mapped + MIN_HEADROOM:
         log.warning(
