@@ -1,0 +1,1522 @@
+"""Exact SymEngine objects in SymPy's form: build, canonicalize and evaluate without SymPy.
+
+Why: for a never-seen expression SymPy spends milliseconds building objects (the parser's
+builder), rebuilding SymEngine's derivatives and evaluating them exactly at a point, where
+SymEngine takes microseconds. But each simplifies as it builds, and differently: SymEngine
+keeps ``sqrt(8)``, writes ``sin(x + y - 1)`` as ``-sin(1 - x - y)``, merges
+``exp(x)*exp(y)`` and ``x**2*x**y``, expands ``log(2/3)``; SymPy distributes ``2*(x + 1)``,
+evaluates ``sec(atan(x))`` and ``exp(2*log(3))``, and with real symbols makes
+``sqrt(x**2)`` into ``Abs(x)``. The fast path must give what the SymPy path gives, so here
+SymEngine objects are only made through constructors that do what SymPy's constructors do
+(``Add``, ``Mul``, ``Pow`` and the functions' ``eval``, read from SymPy 1.14) for a
+whitelist of cases; anything else raises :class:`Unsupported` and the caller uses SymPy,
+which also writes every error message.
+
+A tree is *canonical* when it mirrors the SymPy tree node for node (same kinds, same
+arguments), so that ``to_symengine(to_sympy(t)) == t`` and the printers of SymEngine trees
+can write it as SymPy's printers write SymPy's tree. All three entry points return
+canonical trees:
+
+- :func:`build`: the parser's syntax tree -> SymEngine, as ``service.expressions.builder``
+  builds it with SymPy (without request ``constants``), refusing conservatively wherever
+  that builder might refuse (sizes, exponents, division by zero, complex parts);
+- :func:`canonical`: a SymEngine result (a derivative) rebuilt in SymPy's form;
+- :func:`value_at`: the exact value at a point (SymPy's ``xreplace``, as
+  ``engine.substitute`` does it), only when it is certainly a finite real number of a
+  modest size; :func:`float_value` its float64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from fractions import Fraction
+from functools import lru_cache
+
+import symengine as se
+
+from service.calculus.fast import Unsupported
+from service.config import Limits
+from service.expressions.syntax_tree import (
+    Call, Name, Negate, Node, Number, Power, Product, Reciprocal, Sum,
+)
+
+__all__ = ["Unsupported", "build", "canonical", "symengine_form", "value_at", "float_value",
+           "clear_memo"]
+
+_ZERO, _ONE, _MINUS_ONE = se.Integer(0), se.Integer(1), se.Integer(-1)
+_HALF = se.Rational(1, 2)
+_PI, _E = se.pi, se.E
+_Add, _Mul, _Pow, _Symbol = se.Add, se.Mul, se.Pow, se.Symbol
+_RATIONALS = frozenset(type(v) for v in (
+    _ZERO, _ONE, _MINUS_ONE, se.Integer(2), _HALF, se.Rational(3, 7), se.Rational(-1, 2)))
+_PI_TYPE, _E_TYPE = type(_PI), type(_E)
+_ZERO_TYPE, _ONE_TYPE = type(_ZERO), type(_ONE)
+
+# -- sizes -------------------------------------------------------------------------------------
+# The SymPy path refuses numbers past the limits (builder and substitution estimate the
+# digits before computing). Here every value carries a bound on the digits of the numbers in
+# it, and anything past a fraction of the limits is refused: the SymPy path then decides.
+_MAX_DIGITS = 300  # digits of the numbers of one value, and of the arguments of one node
+_MAX_EXPONENT = 1000  # |rational exponent| of a power
+_MAX_RADICAND = 10**7  # integers whose roots are taken (factored by trial division here)
+_MAX_ROOT_DEGREE = 60
+
+
+class _Caps:
+    """The size caps for one call, the smaller of ours and a fraction of ``limits``."""
+
+    __slots__ = ("digits", "exponent", "radical")
+
+    def __init__(self, limits: Limits | None):
+        limits = limits or _DEFAULT_LIMITS
+        self.digits = min(_MAX_DIGITS, limits.max_number_digits // 3)
+        self.exponent = min(_MAX_EXPONENT, limits.max_exponent)
+        self.radical = min(50, limits.max_integer_digits // 2)  # digits left under a root
+
+
+_DEFAULT_LIMITS = Limits()
+# The state of the running call (calls do not nest; one computation at a time per process):
+_caps = _Caps(None)  # its size caps
+_pi_seen = True  # whether pi may occur (else trigonometric arguments are not searched)
+
+_digit_cache: dict[se.Basic, int] = {}
+
+
+def _digits(r) -> int:
+    """Digits (roughly) of the numerator and denominator of the rational ``r``."""
+    found = _digit_cache.get(r)
+    if found is None:
+        p, q = r.get_num_den()
+        found = (abs(int(p)).bit_length() + int(q).bit_length()) * 3 // 10 + 1
+        if len(_digit_cache) > 20_000:
+            _digit_cache.clear()
+        _digit_cache[r] = found
+    return found
+
+
+def _check_digits(digits: float) -> None:
+    if digits > _caps.digits:
+        raise Unsupported("numbers too large for the fast path")
+
+
+_exponent_sizes: dict[se.Basic, float] = {}
+
+
+def _check_exponent(e) -> None:
+    """Refuse a rational exponent past the caps (the builder refuses |e| > max_exponent)."""
+    size = _exponent_sizes.get(e)
+    if size is None:
+        size = math.inf if _digits(e) > 8 else abs(float(e))
+        if len(_exponent_sizes) > 10_000:
+            _exponent_sizes.clear()
+        _exponent_sizes[e] = size
+    if size > _caps.exponent:
+        raise Unsupported("an exponent too large for the fast path")
+
+
+_constants: dict[se.Basic, bool] = {}
+
+
+def _is_constant(a) -> bool:
+    """Whether ``a`` has no symbol (remembered: ``free_symbols`` builds a set)."""
+    found = _constants.get(a)
+    if found is None:
+        found = not a.free_symbols
+        if len(_constants) > 50_000:
+            _constants.clear()
+        _constants[a] = found
+    return found
+
+
+# -- SymPy's minus-sign rule -------------------------------------------------------------------
+
+def _could_extract_minus_sign(a) -> bool:
+    """``a.could_extract_minus_sign()`` of the SymPy object ``a`` mirrors."""
+    t = type(a)
+    if t in _RATIONALS:
+        return a.is_negative
+    if t is _Mul:
+        c = a.args[0]
+        return type(c) in _RATIONALS and c.is_negative
+    if t is _Add:
+        terms = a.args
+        negative = sum(1 for term in terms if _could_extract_minus_sign(term))
+        positive = len(terms) - negative
+        if positive != negative:
+            return negative > positive
+        decided = _tie_of_monomials(terms)
+        if decided is not None:
+            return decided
+        from service.calculus.fast_order import could_extract_minus_sign
+
+        return could_extract_minus_sign(a)
+    return False
+
+
+def _tie_of_monomials(terms):
+    """SymPy breaks a tie with ``a.sort_key() < (-a).sort_key()``: the keys differ first at
+    the first terms of ``a.as_ordered_terms()`` and ``(-a).as_ordered_terms()``. Decided
+    here for terms that are rational multiples of products of integer powers of symbols,
+    and at most one rational number: they are ordered by their monomials in lex order over
+    the sorted names (a number is the zero monomial), largest first, except that
+    ``as_ordered_terms`` puts a positive number first before one term with a negative
+    coefficient and a single factor. A number sorts before any such term; the same term
+    sorts first in ``a`` or ``-a`` as its coefficient is smaller. None for other terms
+    (``fast_order`` decides)."""
+    number = None
+    monomials = []
+    for term in terms:
+        t = type(term)
+        negative = False
+        if t in _RATIONALS:
+            number = term
+            continue
+        factors = term.args if t is _Mul else (term,)
+        if type(factors[0]) in _RATIONALS:
+            negative = factors[0].is_negative
+            factors = factors[1:]
+        powers = {}
+        for f in factors:
+            tf = type(f)
+            if tf is _Symbol:
+                powers[f.name] = 1
+            elif tf is _Pow:
+                base, e = f.args
+                if type(base) is not _Symbol or type(e) not in _RATIONALS or not e.is_integer:
+                    return None
+                powers[base.name] = int(e)
+            else:
+                return None
+        monomials.append((powers, negative, len(factors) == 1))
+    names = sorted({name for powers, _, _ in monomials for name in powers})
+    zero = (0,) * len(names)
+    keyed = [(tuple(powers.get(n, 0) for n in names), negative, single)
+             for powers, negative, single in monomials]
+    if number is None:
+        return max(keyed)[1]
+    number_negative = number.is_negative
+    if len(terms) > 2:
+        best = max(keyed)
+        return best[1] if best[0] > zero else number_negative
+    vector, negative, single = keyed[0]
+    lex_first = "term" if vector > zero else "number"
+    first = "number" if not number_negative and negative and single else lex_first
+    first_of_negation = "number" if number_negative and not negative and single else lex_first
+    if first != first_of_negation:
+        return first == "number"
+    return number_negative if first == "number" else negative
+
+
+# -- Add ---------------------------------------------------------------------------------------
+
+def _add(args, node=None):
+    """``sympy.Add(*args)``: SymEngine collects terms as SymPy does for canonical terms."""
+    if node is not None:
+        return node
+    return _Add(*args)
+
+
+def _negate(a):
+    """SymPy's ``-a`` (Mul(-1, a)): a sum is distributed, a coefficient negated, SymEngine's
+    ``-a`` does the rest alike."""
+    if type(a) is _Add:
+        return _Add(*[-term for term in a.args])
+    return -a
+
+
+# -- Mul ---------------------------------------------------------------------------------------
+
+def _coeff_split(e):
+    """``e.as_coeff_Mul()``: (rational coefficient, the rest)."""
+    t = type(e)
+    if t in _RATIONALS:
+        return e, _ONE
+    if t is _Mul:
+        args = e.args
+        if type(args[0]) in _RATIONALS:
+            return args[0], _Mul(*args[1:])
+    return _ONE, e
+
+
+def _mul(args, node=None, raw=()):
+    """``sympy.Mul(*args)`` (``Mul.flatten``) for canonical factors; ``raw`` holds
+    unevaluated powers of positive rationals, (base, exponent) as Fractions."""
+    coeff = None
+    bases: dict = {}  # base -> its factor
+    repeated = None  # base -> factors, for bases met more than once
+    radicals = None  # numeric radicals: Pow(positive integer, rational)
+    numeric_powers = None  # Pow(positive rational, non-rational exponent)
+    stack = None
+    for a in args:
+        t = type(a)
+        if t in _RATIONALS:
+            coeff = a if coeff is None else coeff * a
+            continue
+        if t is _Pow:
+            base = a.base
+            if type(base) in _RATIONALS:
+                if type(a.exp) in _RATIONALS:
+                    radicals = [a] if radicals is None else [*radicals, a]
+                else:
+                    numeric_powers = _numeric_power(a, numeric_powers)
+                continue
+        elif t is _Mul:  # a product among the factors: its factors are taken in
+            stack = [*(stack or ()), *a.args]
+            continue
+        else:
+            base = a
+        if base in bases:
+            repeated = repeated or {}
+            repeated.setdefault(base, [bases[base]]).append(a)
+        else:
+            bases[base] = a
+    if stack:
+        return _mul([a for a in args if type(a) is not _Mul] + stack, None, raw)
+    if coeff is not None:
+        if coeff.is_zero:
+            return _ZERO
+        if coeff == _ONE:
+            coeff = None
+    changed = False
+    if repeated is not None:
+        changed = True
+        for base, factors in repeated.items():
+            bases[base] = _merged_power(base, [f.exp if type(f) is _Pow else _ONE
+                                               for f in factors])
+        for base in [b for b, f in bases.items() if f is None or type(f) in _RATIONALS]:
+            factor = bases.pop(base)
+            if factor is not None:
+                coeff = factor if coeff is None else coeff * factor
+    factors = list(bases.values())
+    if raw and radicals is None:
+        radicals = []
+    if radicals is not None:
+        new_coeff, new_radicals = _flatten_radicals(radicals, raw)
+        if new_coeff != 1 or len(new_radicals) != len(radicals) or any(
+                r not in radicals for r in new_radicals):
+            changed = True
+        if new_coeff != 1:
+            coeff = new_coeff if coeff is None else coeff * new_coeff
+        if coeff is not None and coeff == _ONE:
+            coeff = None
+        factors.extend(new_radicals)
+    if numeric_powers is not None:
+        factors.extend(_numeric_powers(numeric_powers, radicals))
+    if not factors:
+        return coeff if coeff is not None else _ONE
+    if len(factors) == 1:
+        if coeff is None:
+            return factors[0]
+        if type(factors[0]) is _Add:  # 2*(x + 1) -> 2*x + 2
+            return _add([_mul([coeff, term]) for term in factors[0].args])
+    if node is not None and not changed:
+        return node
+    if coeff is not None:
+        factors.insert(0, coeff)
+    return _Mul(*factors)
+
+
+def _numeric_power(a, found):
+    """Collect 2**x (a positive rational to a non-rational power) for :func:`_numeric_powers`."""
+    base = a.base
+    if base.is_negative or base.get_num_den()[0] == 1:  # SymPy writes (1/2)**x as 2**(-x)
+        raise Unsupported("a power of a unit fraction or a negative number in a product")
+    return [(base, a.exp, a)] if found is None else [*found, (base, a.exp, a)]
+
+
+def _merged_power(base, exponents):
+    """Factors of one base (SymPy's ``_gather``): exponents add when their non-numeric parts
+    agree (x*x**2, exp(x)*exp(2*x)); SymPy keeps x**2*x**y apart, SymEngine cannot."""
+    total = None
+    rest = None
+    for e in exponents:
+        c, r = _coeff_split(e)
+        if rest is None:
+            rest = r
+        elif r != rest:
+            raise Unsupported("powers of one base that SymPy keeps apart")
+        total = c if total is None else total + c
+    if total.is_zero:
+        return None
+    exponent = total if rest == 1 else _mul([total, rest])
+    if type(exponent) in _RATIONALS:
+        _check_exponent(exponent)
+    factor = _pow(base, exponent)
+    if type(factor) is _Mul or type(factor) is _Add:
+        raise Unsupported("a merged power that SymPy would not flatten")
+    return factor
+
+
+def _numeric_powers(entries, radicals):
+    """2**x*3**y stays; SymPy multiplies 2**x*3**x into 6**x and 2**x*2**y stays apart (both
+    merged by SymEngine): refused. A radical of the same base would merge in SymEngine."""
+    seen_bases = set()
+    seen_exponents = set()
+    radical_bases = {r.args[0] for r in radicals} if radicals else set()
+    out = []
+    for base, e, factor in entries:
+        if base in seen_bases or e in seen_exponents or base in radical_bases:
+            raise Unsupported("numeric powers that SymPy combines")
+        seen_bases.add(base)
+        seen_exponents.add(e)
+        out.append(factor)
+    return out
+
+
+# -- numeric radicals (Integer._eval_power, Rational._eval_power, Mul.flatten's pnum_rat) -----
+
+@lru_cache(maxsize=4096)
+def _factor(n: int) -> tuple[tuple[int, int], ...]:
+    """SymPy's factors of a radicand: ``perfect_power`` first (its base need not be prime),
+    else the primes (complete below 2**30, as SymPy's trial division to 2**15 is)."""
+    perfect = _perfect_power(n)
+    if perfect:
+        return (perfect,)
+    found = []
+    d = 2
+    while d * d <= n:
+        if n % d == 0:
+            k = 0
+            while n % d == 0:
+                n //= d
+                k += 1
+            found.append((d, k))
+        d += 1 if d == 2 else 2
+    if n > 1:
+        found.append((n, 1))
+    return tuple(found)
+
+
+def _perfect_power(n: int):
+    """``sympy.perfect_power(n)``: (b, e) with the largest e > 1 such that n == b**e."""
+    for e in range(n.bit_length(), 1, -1):
+        b = _iroot(n, e)
+        if b is not None and b > 1:
+            return b, e
+    return None
+
+
+def _iroot(n: int, k: int):
+    """The exact integer k-th root of n, or None."""
+    r = round(n ** (1.0 / k))
+    for c in (r - 1, r, r + 1):
+        if c >= 0 and c**k == n:
+            return c
+    return None
+
+
+def _integer_power(n: int, e: Fraction) -> tuple[Fraction, list[tuple[Fraction, Fraction]]]:
+    """``Integer(n)**e`` for n >= 2 and a positive non-integer e, as SymPy evaluates it
+    (Integer._eval_power): (rational coefficient, [(integer, exponent in (0, 1))])."""
+    if n > _MAX_RADICAND or e.denominator > _MAX_ROOT_DEGREE:
+        raise Unsupported("a root too costly for the fast path")
+    p, q = e.numerator, e.denominator
+    root = _iroot(n, q)
+    if root is not None:
+        return Fraction(root**p), []
+    out_int = 1
+    radicals: list[tuple[Fraction, Fraction]] = []
+    leftover: dict[int, int] = {}
+    for prime, multiplicity in _factor(n):
+        multiplicity *= p
+        whole, rest = divmod(multiplicity, q)
+        out_int *= prime**whole
+        if rest:
+            g = math.gcd(rest, q)
+            if g != 1:
+                radicals.append((Fraction(prime), Fraction(rest // g, q // g)))
+            else:
+                leftover[prime] = rest
+    common = 0
+    for rest in leftover.values():
+        common = math.gcd(common, rest)
+    sqr_int = 1
+    for prime, rest in leftover.items():
+        sqr_int *= prime ** (rest // common)
+    if sqr_int == n and out_int == 1 and not radicals:
+        return Fraction(1), [(Fraction(n), e)]
+    # out_int*out_rad*Pow(sqr_int, common/q): each power evaluated, then multiplied
+    if sqr_int != 1:
+        radicals.append((Fraction(sqr_int), Fraction(common, q)))
+    coefficient, pairs = _evaluated(radicals)
+    return coefficient * out_int, pairs
+
+
+def _rational_power(b: Fraction, e: Fraction) -> tuple[Fraction, list[tuple[Fraction, Fraction]]]:
+    """``Rational(b)**e`` for b > 0 and a non-integer e, as SymPy evaluates it
+    (Integer._eval_power, Rational._eval_power): (coefficient, radicals)."""
+    if e < 0:
+        return _rational_power(1 / b, -e)
+    if b.denominator == 1:
+        return _integer_power(b.numerator, e)
+    p, q = e.numerator, e.denominator
+    whole = p // q
+    if whole:
+        whole += 1
+        frac = Fraction(whole * q - p, q)
+        scale = Fraction(1, b.denominator**whole)
+    else:
+        frac = Fraction(q - p, q)
+        scale = Fraction(1, b.denominator)
+    parts = [(Fraction(b.denominator), frac)]
+    if b.numerator != 1:
+        parts.insert(0, (Fraction(b.numerator), e))
+    coefficient, pairs = _evaluated(parts)
+    return coefficient * scale, pairs
+
+
+def _evaluated(powers) -> tuple[Fraction, list[tuple[Fraction, Fraction]]]:
+    """The product of the evaluated powers of positive integers, flattened as SymPy does."""
+    coefficient = Fraction(1)
+    pairs = []
+    for base, e in powers:
+        c, r = _integer_power(base.numerator, e)
+        coefficient *= c
+        pairs.extend(r)
+    c, pairs = _flatten_radical_pairs(pairs)
+    return coefficient * c, pairs
+
+
+def _gcd(a: Fraction, b: Fraction) -> Fraction:
+    """``Rational.gcd``: gcd of the numerators over the lcm of the denominators."""
+    return Fraction(math.gcd(a.numerator, b.numerator), math.lcm(a.denominator, b.denominator))
+
+
+def _flatten_radical_pairs(pairs, *, raw=()):
+    """Mul.flatten on numeric powers with rational exponents (SymPy's ``pnum_rat``): bases
+    with the same total exponent multiply, common factors of bases are pulled out, and each
+    power is evaluated again. ``pairs`` are evaluated radicals, ``raw`` unevaluated powers
+    (``Pow(7/9, 1/2, evaluate=False)`` from a root of a product). Returns (coefficient,
+    [(integer, exponent in (0, 1))])."""
+    coefficient = Fraction(1)
+    by_base: dict[Fraction, Fraction] = {}
+    for base, e in pairs:
+        by_base[base] = by_base.get(base, 0) + e
+    for base, e in raw:
+        if base.numerator == 1:  # Pow.as_base_exp: (1/q)**e is taken as q**(-e)
+            base, e = Fraction(base.denominator), -e
+        if e.denominator == 1:
+            coefficient *= base**e
+        elif e < 0:  # Mul.flatten evaluates these first
+            c, r = _rational_power(base, e)
+            coefficient *= c
+            for b2, e2 in r:
+                by_base[b2] = by_base.get(b2, 0) + e2
+        else:
+            by_base[base] = by_base.get(base, 0) + e
+    if len(by_base) < 2 and not raw:
+        return coefficient, [(b, e) for b, e in by_base.items()]
+    by_exponent: dict[Fraction, Fraction] = {}
+    for base, e in by_base.items():
+        by_exponent[e] = by_exponent.get(e, Fraction(1)) * base
+    num_rat = []
+    for e, base in by_exponent.items():
+        if e.denominator == 1:
+            coefficient *= base**e.numerator
+            continue
+        if e.numerator > e.denominator:
+            whole, rest = divmod(e.numerator, e.denominator)
+            coefficient *= base**whole
+            e = Fraction(rest, e.denominator)
+        num_rat.append((base, e))
+    if len(num_rat) > 2 and any(_gcd(a, b) != 1 for i, (a, _) in enumerate(num_rat)
+                                for b, _ in num_rat[i + 1:]):
+        raise Unsupported("radicals whose combination depends on their order")
+    new: dict[Fraction, list[Fraction]] = defaultdict(list)
+    i = 0
+    while i < len(num_rat):
+        bi, ei = num_rat[i]
+        if bi == 1:
+            i += 1
+            continue
+        grow = []
+        for j in range(i + 1, len(num_rat)):
+            bj, ej = num_rat[j]
+            g = _gcd(bi, bj)
+            if g != 1:
+                e = ei + ej
+                if e.denominator == 1:
+                    coefficient *= g**e.numerator
+                else:
+                    if e.numerator > e.denominator:
+                        whole, rest = divmod(e.numerator, e.denominator)
+                        coefficient *= g**whole
+                        e = Fraction(rest, e.denominator)
+                    grow.append((g, e))
+                num_rat[j] = (bj / g, ej)
+                bi = bi / g
+                if bi == 1:
+                    break
+        if bi != 1:
+            c, r = _rational_power(bi, ei)
+            coefficient *= c
+            for base, e in r:
+                new[e].append(base)
+        num_rat.extend(grow)
+        i += 1
+    out = []
+    for e, bases in new.items():
+        base = math.prod(bases)
+        c, r = _rational_power(base, e) if len(bases) > 1 else (Fraction(1), [(base, e)])
+        if c != 1 or len(r) != 1:
+            raise Unsupported("radicals SymPy leaves in an unusual form")
+        out.extend(r)
+    return coefficient, out
+
+
+def _radical_objects(coefficient: Fraction, radicals) -> tuple:
+    """SymEngine objects of a coefficient and radicals, checking their sizes."""
+    if sum(math.log10(b) for b, _ in radicals) > _caps.radical:
+        raise Unsupported("a radical too large for the fast path")
+    return (se.Rational(coefficient.numerator, coefficient.denominator),
+            [_Pow(se.Integer(b.numerator), se.Rational(e.numerator, e.denominator))
+             for b, e in radicals])
+
+
+def _flatten_radicals(radicals, raw=()):
+    """The numeric radicals of a product in SymPy's form: (coefficient, radical factors)."""
+    pairs = []
+    for r in radicals:
+        b, e = r.args
+        if type(b) not in _RATIONALS or not b.is_integer or not b.is_positive:
+            raise Unsupported("a radical not in SymPy's form")
+        pairs.append((_fraction(b), _fraction(e)))
+    if sum(math.log10(b) for b, _ in pairs) > _caps.radical:  # the builder's radicand check
+        raise Unsupported("radicals too large for the fast path")
+    if len(radicals) == 1 and not raw:
+        return _ONE, radicals
+    c, out = _flatten_radical_pairs(pairs, raw=raw)
+    if len(out) > 1 and _flatten_radical_pairs(out) != (1, out):
+        # SymPy's product is not its own Mul's fixed point: 21**(3/4)*sqrt(3) gives
+        # 3**(1/4)*7**(3/4) when multiplied again; refused, as the paths would part
+        raise Unsupported("radicals SymPy would combine again")
+    return _radical_objects(c, out)
+
+
+def _fraction(r) -> Fraction:
+    p, q = r.get_num_den()
+    return Fraction(int(p), int(q))
+
+
+# -- Pow ---------------------------------------------------------------------------------------
+
+def _pow(b, e, node=None):
+    """``sympy.Pow(b, e)`` for canonical b and e (real symbols)."""
+    te, tb = type(e), type(b)
+    rational_exponent = te in _RATIONALS
+    if rational_exponent:
+        if te is _ZERO_TYPE:
+            return _ONE
+        if te is _ONE_TYPE:
+            return b
+        _check_exponent(e)
+        if tb is _Symbol:
+            return node if node is not None else _Pow(b, e)
+    if tb in _RATIONALS:
+        return _power_of_rational(b, e)
+    if tb is _E_TYPE:
+        return _exp(e)
+    if not rational_exponent and not e.is_Atom and _has_log(e):
+        raise Unsupported("an exponent with a logarithm (SymPy may rewrite the base as e)")
+    if tb is _Pow:
+        return _power_of_power(b, e)
+    if tb is _Mul:
+        return _power_of_product(b, e, node)
+    if not (rational_exponent and e.is_integer) and tb is not _PI_TYPE and (
+            _is_constant(b) and not _positive(b)):
+        # sqrt(E - 3): SymPy keeps it (a complex number) and to_symengine refuses it
+        raise Unsupported("a root of a number that may be negative")
+    if tb is _Symbol or tb is _Add or tb is _PI_TYPE or tb in _FUNCTIONS:
+        return _plain_power(b, e, node)
+    raise Unsupported(f"a power of {tb.__name__}")
+
+
+def _plain_power(b, e, node=None):
+    """A power SymPy keeps as written; refused where SymEngine would not keep it."""
+    if node is not None:
+        return node
+    power = _Pow(b, e)
+    if type(power) is not _Pow or power.args[0] != b:
+        raise Unsupported("SymEngine rewrites this power")
+    return power
+
+
+def _power_of_rational(b, e):
+    if b.is_zero:
+        if type(e) in _RATIONALS and e.is_positive:
+            return _ZERO
+        raise Unsupported("a power of zero")
+    if b == 1:
+        return _ONE
+    if type(e) in _RATIONALS:
+        if e.is_integer:
+            _check_digits(_digits(b) * abs(int(e)))
+            return b**e
+        if b.is_negative:
+            raise Unsupported("a root of a negative number")
+        _check_digits(_digits(b) * abs(float(e)))
+        coefficient, radicals = _rational_power(_fraction(b), _fraction(e))
+        c, factors = _radical_objects(coefficient, radicals)
+        return _mul([c, *factors]) if factors else c
+    if b.is_negative:
+        raise Unsupported("a power of a negative number")
+    if _has_log(e):
+        raise Unsupported("an exponent with a logarithm (SymPy may rewrite the base as e)")
+    if _is_constant(e):  # 2**pi: the builder sizes it in floats
+        try:
+            size = abs(float(e)) * abs(math.log10(float(b)))
+        except (OverflowError, RuntimeError, TypeError, ValueError):
+            raise Unsupported("a numeric power not sized here") from None
+        _check_digits(size)
+    return _plain_power(b, e)
+
+
+def _power_of_power(b, e):
+    """Pow._eval_power: (c**d)**e."""
+    c, d = b.args
+    if type(e) in _RATIONALS and e.is_integer:
+        return _pow(c, _mul([d, e]))
+    if type(c) is _E_TYPE:
+        if _surely_real(d):
+            return _exp(_mul([d, e]))
+        raise Unsupported("a power of exp of a possibly complex argument")
+    if type(d) in _RATIONALS:
+        if abs(_fraction(d)) < 1:
+            return _pow(c, _mul([d, e]))
+        if d.is_integer and int(d) % 2 and type(c) is _Symbol and int(d) != -1:
+            return _plain_power(b, e)
+        raise Unsupported("a root of a power SymPy may rewrite (with Abs)")
+    if type(c) in _RATIONALS and c.is_positive and _surely_real(d):
+        return _pow(c, _mul([d, e]))
+    raise Unsupported("a power of a power not decided here")
+
+
+# Factors whose sign SymPy cannot decide for real symbols: they stay under a root of a product.
+_SIGN_UNKNOWN_FUNCTIONS = frozenset({se.sin, se.cos, se.tan, se.atan, se.sinh, se.tanh,
+                                     se.asinh, se.erf})
+
+
+def _sign_unknown(f) -> bool:
+    t = type(f)
+    if t is _Symbol:
+        return True
+    if t is _Pow:
+        base, e = f.args
+        return (type(base) is _Symbol and type(e) in _RATIONALS
+                and not (e.is_integer and int(e) % 2 == 0))
+    if t in _SIGN_UNKNOWN_FUNCTIONS:
+        return type(f.args[0]) is _Symbol
+    return False
+
+
+def _positive_constant(f) -> bool:
+    """A factor SymPy knows is positive and splits off a root: numbers, pi, e, radicals."""
+    t = type(f)
+    if t in _RATIONALS:
+        return f.is_positive
+    if t is _PI_TYPE or t is _E_TYPE:
+        return True
+    if t is _Pow:
+        base, e = f.args
+        return type(e) in _RATIONALS and _positive_constant(base)
+    return False
+
+
+def _power_of_product(b, e, node=None):
+    """Mul._eval_power and Pow._eval_expand_power_base: (c*u*v)**e."""
+    args = b.args
+    if type(e) in _RATIONALS and e.is_integer:
+        return _mul([_pow(f, e) for f in args])
+    if type(e) not in _RATIONALS:  # (2*x)**y stays
+        return _plain_power(b, e, node)
+    positive, unknown, negative = [], [], None
+    for f in args:
+        if type(f) in _RATIONALS and f.is_negative:
+            negative = f
+        elif _positive_constant(f):
+            positive.append(f)
+        elif _sign_unknown(f):
+            unknown.append(f)
+        else:
+            raise Unsupported("a root of a product whose factors' signs SymPy may know")
+    if negative is not None:
+        if not unknown:
+            raise Unsupported("a root of a negative number")
+        if negative != -1:
+            positive.append(-negative)
+        unknown.insert(0, _MINUS_ONE)
+    if not positive:  # sqrt(x*y), sqrt(-x) stay
+        return _plain_power(b, e, node)
+    # rational factors stay unevaluated powers for Mul.flatten, the others are evaluated
+    raw = [(_fraction(f), _fraction(e)) for f in positive if type(f) in _RATIONALS]
+    parts = [_pow(f, e) for f in positive if type(f) not in _RATIONALS]
+    if len(unknown) == 1:
+        parts.append(_pow(unknown[0], e))
+    elif unknown:
+        parts.append(_plain_power(_Mul(*unknown), e))
+    return _mul(parts, raw=raw)
+
+
+def _surely_real(u) -> bool:
+    """Whether SymPy knows ``u`` is real (``is_extended_real``) for real symbols; False
+    when unsure."""
+    t = type(u)
+    if t in _RATIONALS or t is _Symbol or t is _PI_TYPE or t is _E_TYPE:
+        return True
+    if t is _Add or t is _Mul:
+        return all(_surely_real(a) for a in u.args)
+    if t is _Pow:
+        base, e = u.args
+        if type(base) is _E_TYPE:
+            return _surely_real(e)
+        return type(e) in _RATIONALS and e.is_integer and e.is_positive and _surely_real(base)
+    if t is se.sin or t is se.cos:
+        return _surely_real(u.args[0])
+    return False
+
+
+def _has_log(u) -> bool:
+    """Whether ``u`` has a logarithm anywhere."""
+    stack = [u]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is se.log:
+            return True
+        if t is _Add or t is _Mul or t is _Pow or t in _FUNCTIONS:
+            stack.extend(v.args)
+    return False
+
+
+# -- unevaluated function nodes -----------------------------------------------------------------
+# SymEngine's constructors evaluate, and some differently from SymPy: sin(x - 1) becomes
+# -sin(1 - x) (SymEngine looks at the constant term, SymPy counts the signs), log(2/3)
+# becomes log(2) - log(3). Its Python API has no unevaluated constructor, but its
+# deserializer makes nodes as they are stored: f(a) is made from a's serialization behind
+# f's header. The layout is derived from f(t) and t below and checked once; if it does not
+# hold (another SymEngine), such nodes are refused instead.
+
+def _function_codes() -> dict:
+    from symengine.lib.symengine_wrapper import load_basic
+
+    t = _Symbol("t")
+    inner = t.__reduce__()[1][0]
+    codes = {}
+    for f in (se.sin, se.cos, se.tan, se.cot, se.sec, se.csc, se.asin, se.acos, se.atan,
+              se.sinh, se.cosh, se.tanh, se.asinh, se.atanh, se.erf, se.log):
+        data = f(t).__reduce__()[1][0]
+        head = data[:len(data) - len(inner) + 5]
+        if data[:5] != inner[:5] or data[5:] != head[5:] + inner[5:] or head[13:14] != b"\x01":
+            return {}
+        codes[f] = head[14:]
+    probe = _MINUS_ONE + t
+    for f, code in codes.items():
+        node = load_basic(_UNEVALUATED_ID(inner[:5]) + code + probe.__reduce__()[1][0][5:])
+        if type(node) is not f or node.args[0] != probe:
+            return {}
+    return codes
+
+
+def _UNEVALUATED_ID(header: bytes) -> bytes:
+    # an odd object id can never be the address of a live object in the stream
+    return header + b"\xff" * 8 + b"\x01"
+
+
+def _unevaluated(f, a):
+    """``f(a)`` exactly as written, or Unsupported where that cannot be made."""
+    code = _CODES.get(f)
+    if code is None:
+        raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
+    data = a.__reduce__()[1][0]
+    node = _load_basic(_UNEVALUATED_ID(data[:5]) + code + data[5:])
+    if type(node) is not f:
+        raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
+    return node
+
+
+try:
+    from symengine.lib.symengine_wrapper import load_basic as _load_basic
+
+    _CODES = _function_codes()
+except Exception:  # noqa: BLE001 - any other layout: such nodes are refused
+    _CODES = {}
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+_FUNCTIONS = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc, se.asin, se.acos,
+                        se.atan, se.sinh, se.cosh, se.tanh, se.asinh, se.atanh, se.erf,
+                        se.log})
+_ODD = frozenset({se.sin, se.tan, se.cot, se.csc, se.asin, se.atan, se.sinh, se.tanh,
+                  se.asinh, se.atanh, se.erf})
+_EVEN = frozenset({se.cos, se.sec, se.cosh})
+_TRIGONOMETRIC = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc})
+_INVERSE = frozenset({se.asin, se.acos, se.atan, se.asinh, se.atanh})
+# f(g(u)) SymPy simplifies to u (SymEngine too)
+_UNDONE = frozenset({(se.sin, se.asin), (se.cos, se.acos), (se.tan, se.atan),
+                     (se.sinh, se.asinh), (se.tanh, se.atanh)})
+# f(g(u)) SymPy rewrites algebraically (sin(acos(u)) = sqrt(1 - u**2), sec(atan(u)), ...)
+_REWRITTEN = frozenset(
+    {(f, g) for f in _TRIGONOMETRIC for g in (se.asin, se.acos, se.atan)}
+    | {(f, g) for f in (se.sinh, se.cosh, se.tanh) for g in (se.asinh, se.atanh)}
+) - _UNDONE
+
+
+def _pi_times(c):
+    return _mul([c, _PI])
+
+
+# f(r) for the rational r at which SymPy evaluates f; None: infinite (or written with log)
+_SPECIAL = {
+    se.sin: {_ZERO: _ZERO}, se.cos: {_ZERO: _ONE}, se.tan: {_ZERO: _ZERO},
+    se.sec: {_ZERO: _ONE}, se.csc: {_ZERO: None}, se.cot: {_ZERO: None},
+    se.asin: {_ZERO: _ZERO, _ONE: _pi_times(_HALF), _HALF: _pi_times(se.Rational(1, 6))},
+    se.acos: {_ZERO: _pi_times(_HALF), _ONE: _ZERO, _MINUS_ONE: _PI,
+              _HALF: _pi_times(se.Rational(1, 3)), -_HALF: _pi_times(se.Rational(2, 3))},
+    se.atan: {_ZERO: _ZERO, _ONE: _pi_times(se.Rational(1, 4))},
+    se.sinh: {_ZERO: _ZERO}, se.cosh: {_ZERO: _ONE}, se.tanh: {_ZERO: _ZERO},
+    se.asinh: {_ZERO: _ZERO, _ONE: None, _MINUS_ONE: None},
+    se.atanh: {_ZERO: _ZERO, _ONE: None, _MINUS_ONE: None},
+    se.erf: {_ZERO: _ZERO},
+}
+
+
+def _call(f, a, node=None):
+    """``f(a)`` as SymPy evaluates it (``f.eval``), for the grammar's smooth functions."""
+    global _pi_seen
+    if f is se.log:
+        return _log(a, node)
+    ta = type(a)
+    if ta in _RATIONALS:
+        table = _SPECIAL[f]
+        if a in table:
+            value = table[a]
+            if value is None:
+                raise Unsupported(f"{f.__name__}({a}) is infinite or not kept as written")
+            if type(value) not in _RATIONALS:
+                _pi_seen = True  # acos(1/2) = pi/3
+            return value
+    else:
+        if ta in _INVERSE:
+            if (f, ta) in _UNDONE:
+                return a.args[0]
+            if (f, ta) in _REWRITTEN:
+                raise Unsupported(f"SymPy rewrites {f.__name__} of {ta.__name__}")
+        if _pi_seen and f in _TRIGONOMETRIC and _shifted_by_pi(a):
+            raise Unsupported("SymPy shifts trigonometric functions by multiples of pi")
+        if f in _INVERSE and _is_constant(a) and _may_be_tabulated(f, a):
+            raise Unsupported(f"SymPy may evaluate {f.__name__} of this number")
+    if f in _ODD:
+        if _could_extract_minus_sign(a):
+            return _negate(_call(f, _negate(a)))
+    elif f in _EVEN:
+        if _could_extract_minus_sign(a):
+            return _call(f, _negate(a))
+    if node is not None:
+        return node
+    value = f(a)
+    # SymEngine's odd functions take a sign out as a product, its even ones inside
+    if type(value) is not f or f in _EVEN and value.args[0] != a:
+        return _unevaluated(f, a)
+    return value
+
+
+def _shifted_by_pi(a) -> bool:
+    """Whether SymPy's trigonometric ``eval`` may shift or evaluate ``a`` by multiples of
+    pi: only pi times something with symbols (sin(pi*x)) is left alone."""
+    if not a.has(_PI):
+        return False
+    t = type(a)
+    if t is _Mul:
+        return _is_constant(a)
+    if t is _Add:
+        return any(term.has(_PI) and not (type(term) is _Mul and not _is_constant(term))
+                   for term in a.args)
+    return True
+
+
+_TABULATED_INSIDE = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc, se.sinh,
+                               se.tanh})
+
+
+def _may_be_tabulated(f, a) -> bool:
+    """Whether SymPy may evaluate the inverse function ``f`` at the number ``a``: its tables
+    hold numbers with square roots (asin(sqrt(2)/2) = pi/4), and asin(sin(1)) = 1."""
+    stack = [a]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t in _TABULATED_INSIDE:
+            return True
+        if t is _Pow and f in (se.asin, se.acos, se.atan):
+            e = v.args[1]
+            if not (type(e) in _RATIONALS and e.is_integer):
+                return True
+        stack.extend(v.args)
+    return False
+
+
+def _exp(u, node=None):
+    """``exp(u)`` (SymEngine's ``E**u``) as ``exp.eval`` evaluates it."""
+    tu = type(u)
+    if tu in _RATIONALS:
+        if u.is_zero:
+            return _ONE
+        if u == 1:
+            return _E
+    elif tu is se.log:
+        return u.args[0]
+    elif tu is _Mul or tu is _Add:
+        # exp(2*log(3)) = 9, exp(x + log(y)) = y*exp(x): refused, as SymPy may rewrite them
+        for part in u.args if tu is _Add else (u,):
+            if type(part) is se.log or type(part) is _Mul and any(
+                    type(f) is se.log or type(f) is _Add and _has_log(f) for f in part.args):
+                raise Unsupported("exp of a sum or product with a logarithm")
+    if node is not None:
+        return node
+    value = _Pow(_E, u)
+    if type(value) is not _Pow or value.args[1] != u:
+        raise Unsupported("SymEngine rewrites this exponential")
+    return value
+
+
+def _log(a, node=None):
+    """``log(a)`` as ``log.eval`` evaluates it: log(1/q) = -log(q), log(exp(u)) = u for a
+    real u, log of a negative number has I (refused), log(p/q) and log(cos(1)) stay."""
+    ta = type(a)
+    if ta in _RATIONALS:
+        if not a.is_positive:
+            raise Unsupported("log of a number that is not positive")
+        if a == 1:
+            return _ZERO
+        p, q = a.get_num_den()
+        if q == 1:
+            return node if node is not None else se.log(a)
+        if p == 1:
+            return _negate(se.log(q))
+        return _unevaluated(se.log, a)  # SymEngine writes log(p) - log(q)
+    if ta is _E_TYPE:
+        return _ONE
+    if ta is _Pow and type(a.args[0]) is _E_TYPE:
+        if _surely_real(a.args[1]):
+            return a.args[1]
+        raise Unsupported("log of exp of a possibly complex argument")
+    if _is_constant(a) and not _positive(a):
+        raise Unsupported("log of a number that may not be positive")
+    if node is not None:
+        return node
+    value = se.log(a)
+    if type(value) is not se.log or value.args[0] != a:
+        return _unevaluated(se.log, a)
+    return value
+
+
+# -- rebuilding a node in SymPy's form -----------------------------------------------------------
+
+def _rebuild(node, args, same: bool):
+    """What SymPy's constructor of ``node``'s kind makes of ``args``; ``same`` when they are
+    ``node``'s own arguments (then, where SymPy keeps them, the node is returned)."""
+    t = type(node)
+    keep = node if same else None
+    if t is _Mul:
+        return _mul(args, keep)
+    if t is _Add:
+        return keep if same else _Add(*args)
+    if t is _Pow:
+        if type(args[0]) is _E_TYPE:
+            return _exp(args[1], keep)
+        return _pow(args[0], args[1], keep)
+    if t in _FUNCTIONS:
+        return _call(t, args[0], keep)
+    raise Unsupported(f"{t.__name__} is not handled by the fast path")
+
+
+_ATOMS = _RATIONALS | {_Symbol, _PI_TYPE, _E_TYPE}
+
+
+def _check_atom(node) -> None:
+    if type(node) not in _ATOMS:
+        raise Unsupported(f"{type(node).__name__} is not handled by the fast path")
+
+
+_CANONICAL_ENTRIES = 50_000
+# node -> (its canonical form, whether that is the node itself), shared between calls: the
+# partials of a gradient and a Hessian share most of their parts
+_canonical: dict[se.Basic, tuple[se.Basic, bool]] = {}
+
+
+def canonical(expr: se.Basic) -> se.Basic:
+    """``expr`` (a SymEngine result, e.g. a derivative) rebuilt in SymPy's form: the tree
+    ``to_sympy`` gives, mirrored node for node. Raises :class:`Unsupported`."""
+    global _caps, _pi_seen
+    done = _canonical
+    found = done.get(expr)
+    if found is not None:
+        return found[0]
+    if len(done) > _CANONICAL_ENTRIES:
+        done.clear()
+    _caps = _Caps(None)
+    _pi_seen = expr.has(_PI)
+    _walk(expr, done, _canonical_node)
+    return done[expr][0]
+
+
+def _canonical_node(node, args, done):
+    if not args:
+        _check_atom(node)
+        return node, True
+    results = [done[a] for a in args]
+    same = all(r[1] for r in results)
+    value = _rebuild(node, [r[0] for r in results], same)
+    return value, same and value is node
+
+
+def _walk(root, done: dict, visit) -> None:
+    """Post-order walk without recursion (derivatives nest deeper than Python allows):
+    ``done[node] = visit(node, args, done)`` once the args are done."""
+    stack = [(root, None)]
+    while stack:
+        node, args = stack[-1]
+        if args is None:
+            if node in done:
+                stack.pop()
+                continue
+            args = node.args
+            stack[-1] = (node, args)
+            pending = [(a, None) for a in args if a not in done]
+            if pending:
+                stack.extend(pending)
+                continue
+        stack.pop()
+        if node not in done:
+            done[node] = visit(node, args, done)
+
+
+_CONVERTED_ENTRIES = 50_000
+_converted: dict[se.Basic, se.Basic] = {}
+_BRANCHING = frozenset({_Pow, se.log, se.asin, se.acos, se.atanh})
+
+
+def symengine_form(expr: se.Basic) -> se.Basic:
+    """The tree ``fast.to_symengine`` makes of the SymPy expression a canonical ``expr``
+    mirrors (SymEngine's constructors applied node by node), with its refusals.
+
+    Differentiate this one: ``fast.differentiate`` differentiates that tree, and where
+    SymEngine's constructors rewrite a node (sin(x - 1) is -sin(1 - x) there) its
+    derivative is written differently (``cos(1 - x)`` against ``cos(x - 1)``); both are
+    SymPy forms, and the fast path must give the SymPy path's."""
+    done = _converted
+    if len(done) > _CONVERTED_ENTRIES:
+        done.clear()
+    found = done.get(expr)
+    if found is not None:
+        return found
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in done:
+            stack.pop()
+            continue
+        args = node.args
+        if not args:
+            stack.pop()
+            done[node] = node
+            continue
+        pending = [a for a in args if a not in done]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        t = type(node)
+        new = [done[a] for a in args]
+        first = args[0]
+        if t in _BRANCHING and type(first) not in _RATIONALS and _is_constant(first) and (
+                t is not _Pow or type(first) is not _E_TYPE and not (
+                    type(args[1]) in _RATIONALS and args[1].is_integer)):
+            raise Unsupported(f"{t.__name__} of a constant is not converted by fast")
+        if t in _FUNCTIONS:
+            value = t(new[0])
+        elif t is _Add:
+            value = _Add(*new)
+        elif t is _Mul:
+            value = _Mul(*new)
+        else:
+            value = _Pow(*new)
+            if type(first) is not _E_TYPE and not (
+                    type(args[1]) in _RATIONALS and args[1].is_integer) and not (
+                    type(value) is _Pow and value.args[0] == new[0]):
+                raise Unsupported("SymEngine rewrites this power")
+        done[node] = node if value == node else value
+    return done[expr]
+
+
+# -- building from the syntax tree ---------------------------------------------------------------
+
+_BUILD_FUNCTIONS = {
+    "sin": se.sin, "cos": se.cos, "tan": se.tan, "sec": se.sec, "csc": se.csc,
+    "cot": se.cot, "asin": se.asin, "acos": se.acos, "atan": se.atan, "sinh": se.sinh,
+    "cosh": se.cosh, "tanh": se.tanh, "asinh": se.asinh, "atanh": se.atanh, "erf": se.erf,
+}
+_LOG_BASES = {"log": None, "ln": None, "log2": se.Integer(2), "log10": se.Integer(10)}
+_symbols: dict[str, se.Symbol] = {}
+
+
+def _symbol(name: str) -> se.Symbol:
+    found = _symbols.get(name)
+    if found is None:
+        found = _symbols[name] = _Symbol(name)
+    return found
+
+
+def _int_digits(n: int) -> int:
+    return abs(n).bit_length() * 3 // 10 + 1
+
+
+def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -> se.Basic:
+    """The canonical SymEngine form of what ``service.expressions.parse(text, limits,
+    variables=variables)`` builds from ``tree`` (no request constants; other names become
+    variables). Raises :class:`Unsupported` for anything else, and wherever the SymPy
+    builder might raise an error or refuse a size: then the SymPy path answers."""
+    global _caps, _pi_seen
+    _caps = _Caps(limits)
+    _pi_seen = False
+    cap = _caps.digits
+    values: list[se.Basic] = []
+    digits: list[int] = []  # a bound on the digits of the numbers of each value
+    pending: list = [tree]
+    while pending:
+        node = pending.pop()
+        if node is None:  # the marker: the node below's children are built
+            node = pending.pop()
+            kind = type(node)
+            n = len(node.children)
+            args = values[-n:]
+            size = sum(digits[-n:]) + n
+            del values[-n:], digits[-n:]
+            if size > cap:
+                raise Unsupported("numbers too large for the fast path")
+            if kind is Sum:
+                value = _Add(*args)
+            elif kind is Product:
+                value = _mul(args)
+            elif kind is Negate:
+                value = _negate(args[0])
+            elif kind is Power:
+                value, size = _build_power(args[0], args[1], size)
+            elif kind is Call:
+                value = _build_call(node.name, args)
+            elif kind is Reciprocal:
+                value = _pow(args[0], _MINUS_ONE)
+            else:
+                raise Unsupported(f"{kind.__name__} nodes are not built here")
+            values.append(value)
+            digits.append(size)
+            continue
+        kind = type(node)
+        if kind is Number:
+            value, size = _number(node.numerator, node.denominator)
+        elif kind is Name:
+            name = node.name
+            size = 0
+            if name in variables or name not in ("pi", "e"):
+                value = _symbol(name)
+            elif name == "pi":
+                _pi_seen = True
+                value = _PI
+            else:
+                value = _E
+        else:
+            pending.append(node)
+            pending.append(None)
+            pending.extend(reversed(node.children))
+            continue
+        values.append(value)
+        digits.append(size)
+    return values[0]
+
+
+_numbers: dict[tuple[int, int], tuple[se.Basic, int]] = {}
+
+
+def _number(numerator: int, denominator: int) -> tuple[se.Basic, int]:
+    """A literal as an exact SymEngine number, with its digits (refused past the caps)."""
+    found = _numbers.get((numerator, denominator))
+    if found is None:
+        size = _int_digits(numerator) + _int_digits(denominator)
+        _check_digits(size)
+        value = (se.Integer(numerator) if denominator == 1
+                 else se.Rational(numerator, denominator))
+        found = (value, size)
+        if len(_numbers) > 10_000:
+            _numbers.clear()
+        _numbers[(numerator, denominator)] = found
+    elif found[1] > _caps.digits:
+        raise Unsupported("numbers too large for the fast path")
+    return found
+
+
+def _build_power(base, exponent, digits):
+    """The builder's power: the size of the numbers it computes is checked first."""
+    if type(exponent) in _RATIONALS:
+        _check_exponent(exponent)
+        digits += math.ceil(_power_digits(base) * _exponent_sizes[exponent])
+        _check_digits(digits)
+    return _pow(base, exponent), digits
+
+
+def _power_digits(base) -> float:
+    """The builder's estimate: digits a power of ``base`` computes per unit of exponent
+    (its rational coefficient and numeric radicals; sums are not expanded)."""
+    t = type(base)
+    if t in _RATIONALS:
+        return _digits(base)
+    if t is _Pow:
+        b, e = base.args
+        if type(b) in _RATIONALS and type(e) in _RATIONALS:
+            return _digits(b) * abs(float(e))
+    elif t is _Mul:
+        return sum(_power_digits(f) for f in base.args)
+    return 0.0
+
+
+def _build_call(name: str, args):
+    function = _BUILD_FUNCTIONS.get(name)
+    if function is not None:
+        return _call(function, args[0])
+    if name == "sqrt":
+        return _pow(args[0], _HALF)
+    if name == "exp":
+        return _exp(args[0])
+    if name in _LOG_BASES:
+        base = args[1] if len(args) > 1 else _LOG_BASES[name]
+        return _log_to_base(args[0], base)
+    raise Unsupported(f"{name} is left to SymPy")
+
+
+def _log_to_base(a, base):
+    """The grammar's ``_log``: log(x) or SymPy's log(x, b) = log(x)/log(b) (b != 0, 1)."""
+    if type(a) in _RATIONALS and a.is_zero:
+        raise Unsupported("log(0)")
+    if base is None or type(base) is _E_TYPE:
+        return _log(a)
+    if type(base) in _RATIONALS:
+        if base.is_zero or base == 1:
+            raise Unsupported("a logarithm to base 0 or 1")
+        if type(a) in _RATIONALS:
+            raise Unsupported("SymPy evaluates the logarithm of a number to a base")
+    return _mul([_log(a), _pow(_log(base), _MINUS_ONE)])
+
+
+# -- exact values at a point -------------------------------------------------------------------
+
+# The values of the last point's nodes, (value, digits of its numbers, whether a symbol was
+# replaced below it): the function and its partials at one point share most of their parts.
+_point: list = [None, {}, False]  # [key, node -> value, whether the point has pi]
+
+
+def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
+             limits: Limits | None = None) -> se.Basic:
+    """The exact value of the canonical ``expr`` at ``values`` (canonical exact numbers), as
+    SymPy's ``xreplace`` evaluates it (``engine.substitute``); raises :class:`Unsupported`
+    unless it is certainly a finite real number with numbers of a modest size."""
+    global _caps, _pi_seen
+    _caps = _Caps(limits)
+    key = (tuple(values.items()), _caps.digits, _caps.exponent, _caps.radical)
+    if _point[0] != key:
+        done = {symbol: (value, _value_digits(value), True) for symbol, value in values.items()}
+        _point[:] = [key, done, any(value.has(_PI) for value in values.values())]
+    done = _point[1]
+    if len(done) > _CANONICAL_ENTRIES:
+        _point[0] = None
+    _pi_seen = _point[2] or expr.has(_PI)
+    _walk(expr, done, _value_node)
+    value = done[expr][0]
+    _check_finite_real(value)
+    return value
+
+
+def _value_node(node, args, done):
+    if not args:
+        t = type(node)
+        if t is _Symbol:
+            raise Unsupported(f"no value for {node}")
+        _check_atom(node)
+        return node, _digits(node) if t in _RATIONALS else 0, False
+    results = [done[a] for a in args]
+    digits = sum(r[1] for r in results) + len(results)
+    if not any(r[2] for r in results):  # SymPy leaves a node without symbols alone
+        return node, digits, False
+    if digits > _caps.digits:
+        raise Unsupported("numbers too large for the fast path")
+    new = [r[0] for r in results]
+    if type(node) is _Pow and type(new[1]) in _RATIONALS:
+        _check_exponent(new[1])
+        digits = results[0][1] * max(1, math.ceil(_exponent_sizes[new[1]])) + results[1][1]
+        _check_digits(digits)
+    return _rebuild(node, new, False), digits, True
+
+
+_digit_totals: dict[se.Basic, tuple[int, int]] = {}
+
+
+def _value_digits(value) -> int:
+    """The digits of all the numbers in ``value`` (remembered per node)."""
+    return _number_sizes(value)[0]
+
+
+def _number_sizes(value) -> tuple[int, int]:
+    """(digits of all the numbers in ``value``, bits of its largest numerator or
+    denominator, or more when a function's argument is not a rational: its float64 value
+    would carry an absolute error), remembered per node."""
+    found = _digit_totals.get(value)
+    if found is None:
+        if len(_digit_totals) > 50_000:
+            _digit_totals.clear()
+        _walk(value, _digit_totals, _sizes_node)
+        found = _digit_totals[value]
+    return found
+
+
+def _sizes_node(node, args, done) -> tuple[int, int]:
+    if args:
+        sizes = [done[a] for a in args]
+        bits = max(s[1] for s in sizes)
+        t = type(node)
+        if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
+                type(args[-1]) not in _RATIONALS):
+            bits = 1000
+        return sum(s[0] for s in sizes), bits
+    if type(node) in _RATIONALS:
+        p, q = node.get_num_den()
+        return _digits(node), max(abs(int(p)).bit_length(), int(q).bit_length())
+    return 0, 0
+
+
+# Signs and values of constants are computed with MPFR, in enough bits for the digits of the
+# numbers in them (float64 would take sin(10**15 + 1/3) from a rounded argument), and a sign
+# counts only when the value clears this margin relative to the size of its terms.
+_MARGIN = 1e-9
+
+
+def _evaluate(a) -> float:
+    """``a`` as a float, evaluated with MPFR in enough bits for its numbers."""
+    try:
+        value = float(a.n(prec=113 + 4 * _value_digits(a), real=True))
+    except (OverflowError, RuntimeError, TypeError, ValueError):
+        raise Unsupported("a value not evaluated here") from None
+    if not math.isfinite(value):
+        raise Unsupported("a value past the float64 range")
+    return value
+
+
+def _float_and_scale(a) -> tuple[float, float]:
+    """The value of the constant ``a`` and the size of its terms (for the margin)."""
+    value = _evaluate(a)
+    scale = sum(abs(_evaluate(t)) for t in a.args) if type(a) is _Add else abs(value)
+    return value, max(scale, 1e-300)
+
+
+def _positive(a) -> bool:
+    """Whether the constant ``a`` is certainly positive."""
+    if type(a) in _RATIONALS:
+        return a.is_positive
+    value, scale = _float_and_scale(a)
+    return value > _MARGIN * scale
+
+
+def _nonzero(a) -> bool:
+    """Whether the constant ``a`` is certainly not zero."""
+    if type(a) in _RATIONALS:
+        return not a.is_zero
+    value, scale = _float_and_scale(a)
+    return abs(value) > _MARGIN * scale
+
+
+def _at_most_one(a, closed: bool) -> bool:
+    """Whether |a| <= 1 (closed) or |a| < 1, certainly."""
+    if type(a) in _RATIONALS:
+        size = abs(_fraction(a))
+        return size <= 1 if closed else size < 1
+    value, scale = _float_and_scale(a)
+    return abs(value) < 1 - _MARGIN * max(1.0, scale)
+
+
+def _check_finite_real(value) -> None:
+    """Refuse a value that is or might be complex, infinite or undefined: every root, power
+    and logarithm must be of a positive number, every inverse function inside its real
+    domain, every tangent away from a pole."""
+    seen = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        t = type(v)
+        args = v.args
+        if not args:
+            _check_atom(v)
+            continue
+        stack.extend(args)
+        if t is _Pow:
+            base, e = args
+            if type(base) is _E_TYPE or type(base) is _PI_TYPE:
+                continue
+            if type(e) in _RATIONALS and e.is_integer:
+                if e.is_negative and not _nonzero(base):
+                    raise Unsupported("a value that may be infinite")
+            elif not _positive(base):
+                raise Unsupported("a power of a number that may be negative")
+        elif t is se.log:
+            if not _positive(args[0]):
+                raise Unsupported("a logarithm of a number that may not be positive")
+        elif t is se.asin or t is se.acos:
+            if not _at_most_one(args[0], closed=True):
+                raise Unsupported(f"{t.__name__} outside [-1, 1]")
+        elif t is se.atanh:
+            if not _at_most_one(args[0], closed=False):
+                raise Unsupported("atanh outside (-1, 1)")
+        elif t is se.tan or t is se.sec or t is se.cot or t is se.csc:
+            a = args[0]  # finite at every rational but 0 (cot(0) was refused)
+            pole = se.cos(a) if t is se.tan or t is se.sec else se.sin(a)
+            if type(a) not in _RATIONALS and not _nonzero(pole):
+                raise Unsupported(f"{t.__name__} at a pole")
+        elif t not in _FUNCTIONS and t is not _Add and t is not _Mul:
+            raise Unsupported(f"{t.__name__} in a value")
+
+
+# Values whose numbers have at most this many bits are evaluated in double precision
+# (SymEngine's float(), as the compiled NumPy functions do): their rounding errors stay near
+# the last bit. Others with MPFR (sin(10**15 + 1/3) would be taken of a rounded argument).
+_DOUBLE_BITS = 20
+
+
+def float_value(exact: se.Basic) -> float:
+    """The float64 of a canonical exact real value: a rational rounded correctly, a value
+    of small numbers evaluated in double precision, others with MPFR in enough bits for
+    their numbers. Raises :class:`Unsupported` if it is not a finite real float64 (exp(exp(7))
+    is a finite real, past the float64 range)."""
+    if type(exact) in _RATIONALS:
+        p, q = exact.get_num_den()
+        try:
+            return int(p) / int(q)
+        except OverflowError:
+            raise Unsupported("a value past the float64 range") from None
+    if _number_sizes(exact)[1] > _DOUBLE_BITS:
+        return _evaluate(exact)
+    try:
+        number = float(exact)
+    except (OverflowError, RuntimeError, TypeError, ValueError):
+        raise Unsupported("not a real float64") from None
+    if not math.isfinite(number):
+        raise Unsupported("not a finite float64")
+    return number
+
+
+def clear_memo() -> None:
+    """Forget every remembered node (bench/fast_exact.py measures a first sight); the
+    sizes of numbers are kept, as small numbers recur in every expression."""
+    for memo in (_canonical, _converted, _constants, _digit_totals):
+        memo.clear()
+    _point[:] = [None, {}, False]

@@ -1,0 +1,253 @@
+"""The grammar's text of a SymEngine expression, written straight from the SymEngine tree.
+
+``to_text(expr, names)`` is ``service.expressions.to_text(fast.to_sympy(expr), names)``,
+byte for byte, without building SymPy objects or running SymPy's printers (about 1 ms per
+partial derivative): StrPrinter's ``_print_Add``/``_print_Mul``/``parenthesize``/
+``precedence`` and our printer's ``_print_Pow``, numbers and names, replicated on the node
+kinds of :mod:`fast` (numbers, symbols, pi, e, sums, products, powers, the smooth
+functions), with SymPy's order of terms and factors from :mod:`fast_order`.
+
+Precondition: ``expr`` is in SymPy's canonical form, i.e. each node is what SymPy's
+constructor makes of its args (``fast.to_symengine(fast.to_sympy(expr)) == expr`` holds).
+Forms SymPy would rewrite that are cheap to spot (``2*(x + y)``, which SymPy distributes)
+raise :class:`fast.Unsupported`, as does any other node kind: the caller uses SymPy.
+
+Printed nodes are remembered (bounded), per way of writing e, pi and long integers: the
+partials of a gradient share most of their parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import symengine as se
+
+from service.calculus import fast, fast_order
+from service.calculus.fast_order import (ADD, EXP, FUNCTION, HIDES_E, HIDES_PI, INTEGER, MUL,
+                                         PI, POW, RATIONAL, SIGN_EXTRACTING, SYMBOL, node)
+from service.expressions.functions import FUNCTIONS
+from service.expressions.printer import _LONGEST_LITERAL, _integer_text
+from service.expressions.symbols import NAME_PATTERN
+
+__all__ = ["to_text", "clear_memo"]
+
+# sympy.printing.precedence.PRECEDENCE
+_ADD, _MUL, _POW, _FUNC, _ATOM = 40, 50, 60, 70, 1000
+_PLAIN = 4  # style bit: every digit of long integers
+_SHORT = 10**_LONGEST_LITERAL  # integers below print as plain digits in every style
+
+_MEMO_ENTRIES = 50_000
+_texts: dict[int, dict] = {}  # style -> {node or ('pow', base, exponent): text}
+
+
+def clear_memo() -> None:
+    """Forget every printed node and every remembered order (for cold measurements)."""
+    _texts.clear()
+    fast_order.clear_memo()
+
+
+def to_text(expr: se.Basic, names: Collection[str] = (), *,
+            plain_numbers: bool = False) -> str:
+    """``service.expressions.to_text(fast.to_sympy(expr), names, plain_numbers=...)``.
+
+    Raises :class:`fast.Unsupported` for a node kind or form not handled here.
+    """
+    fast_order.bound_memo()
+    if sum(map(len, _texts.values())) > _MEMO_ENTRIES:
+        _texts.clear()
+    try:
+        style = node(expr).hides
+        if "e" in names:
+            style |= HIDES_E
+        if "pi" in names:
+            style |= HIDES_PI
+        if plain_numbers:
+            style |= _PLAIN
+        memo = _texts.get(style)
+        if memo is None:
+            memo = _texts[style] = {}
+        return _Writer(memo, style).text(expr)
+    except RecursionError:
+        raise fast.Unsupported("nested too deeply to print here") from None
+    except ValueError as error:  # an integer too long for str()
+        raise fast.Unsupported(str(error)) from None
+
+
+def _precedence(info) -> int:
+    """sympy.printing.precedence.precedence of the SymPy form."""
+    kind = info.kind
+    if kind is ADD:
+        return _ADD
+    if kind is MUL:  # precedence_Mul: could_extract_minus_sign
+        first = node(info.args[0])
+        if (first.kind is INTEGER or first.kind is RATIONAL) and first.value < 0:
+            return _ADD
+        return _MUL
+    if kind is POW:
+        return _POW
+    if kind is INTEGER:
+        return _ADD if info.value < 0 else _ATOM
+    if kind is RATIONAL:
+        return _ADD if info.value < 0 else _MUL
+    if kind is EXP or kind is FUNCTION:
+        return _FUNC
+    return _ATOM  # symbols, pi, E
+
+
+def _exponent_coefficient(info):
+    """exp.as_coeff_Mul()[0] for an exponent: its number, or its product's number."""
+    kind = info.kind
+    if kind is INTEGER or kind is RATIONAL:
+        return info.value
+    if kind is MUL:
+        first = node(info.args[0])
+        if first.kind is INTEGER or first.kind is RATIONAL:
+            return first.value
+    return 1
+
+
+class _Writer:
+    """StrPrinter with our _TextPrinter's overrides, on SymEngine nodes."""
+
+    __slots__ = ("memo", "e", "pi", "plain")
+
+    def __init__(self, memo: dict, style: int):
+        self.memo = memo
+        self.e = "exp(1)" if style & HIDES_E else "e"
+        self.pi = "acos(-1)" if style & HIDES_PI else "pi"
+        self.plain = bool(style & _PLAIN)
+
+    def text(self, expr) -> str:
+        found = self.memo.get(expr)
+        if found is not None:
+            return found
+        info = node(expr)
+        kind = info.kind
+        if kind is MUL:
+            found = self._mul(expr, info)
+        elif kind is ADD:
+            found = self._add(expr)
+        elif kind is POW:
+            found = self._pow(info.args[0], info.args[1])
+        elif kind is SYMBOL:
+            name = info.name
+            if not NAME_PATTERN.fullmatch(name) or name in FUNCTIONS:
+                raise fast.Unsupported(f"the name {name!r} is outside the grammar")
+            found = name
+        elif kind is INTEGER:
+            found = self._integer(info.value)
+        elif kind is RATIONAL:
+            value = info.value
+            found = self._integer(value.numerator) + "/" + self._integer(value.denominator)
+        elif kind is EXP:
+            found = "exp(" + self.text(info.args[0]) + ")"
+        elif kind is FUNCTION:
+            name, arg = info.name, info.args[0]
+            if name in SIGN_EXTRACTING and fast_order.could_extract_minus_sign(arg):
+                raise fast.Unsupported(f"SymPy takes the sign out of {name}'s argument")
+            found = name + "(" + self.text(arg) + ")"
+        elif kind is PI:
+            found = self.pi
+        else:
+            found = self.e
+        self.memo[expr] = found
+        return found
+
+    def _integer(self, value: int) -> str:
+        if -_SHORT < value < _SHORT:
+            return str(value)
+        return _integer_text(value, self.plain)
+
+    def _parenthesize(self, expr, level: int) -> str:
+        """StrPrinter.parenthesize(item, level, strict=False)."""
+        if _precedence(node(expr)) <= level:
+            return "(" + self.text(expr) + ")"
+        return self.text(expr)
+
+    def _add(self, expr) -> str:
+        """StrPrinter._print_Add: a term printed with a leading '-' is subtracted."""
+        parts = []
+        for term in fast_order.terms_in_order(expr):
+            text = self.text(term)
+            if text[0] == "-":
+                parts.append(" - ")
+                parts.append(text[1:])
+            else:
+                parts.append(" + ")
+                parts.append(text)
+        parts[0] = "-" if parts[0] == " - " else ""
+        return "".join(parts)
+
+    def _pow(self, base, exponent) -> str:
+        """_TextPrinter._print_Pow: sqrt(b), 1/sqrt(b), 1/b, b^e."""
+        exponent_info = node(exponent)
+        if exponent_info.kind is RATIONAL:
+            value = exponent_info.value
+            if value.denominator == 2 and value.numerator in (1, -1):
+                root = "sqrt(" + self.text(base) + ")"
+                return root if value.numerator == 1 else "1/" + root
+        elif exponent_info.kind is INTEGER and exponent_info.value == -1:
+            return "1/" + self._parenthesize(base, _POW)
+        return self._parenthesize(base, _POW) + "^" + self._parenthesize(exponent, _POW)
+
+    def _virtual_pow(self, base, exponent) -> str:
+        """The text of Pow(base, exponent, evaluate=False), remembered by its parts."""
+        key = ("pow", base, exponent)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = self._pow(base, exponent)
+        return found
+
+    def _mul(self, expr, info) -> str:
+        """StrPrinter._print_Mul for a canonical product: the sign, then the ordered factors
+        split into numerator and denominator (negative powers, the coefficient's q)."""
+        args = info.args
+        first = node(args[0])
+        level = _MUL
+        sign = ""
+        numerator, denominator = [], []
+        pow_paren = []
+        if first.kind is INTEGER or first.kind is RATIONAL:
+            if len(args) == 2 and node(args[1]).kind is ADD:
+                raise fast.Unsupported("SymPy distributes a number over a sum")
+            coefficient = first.value
+            if coefficient < 0:
+                sign, level, coefficient = "-", _ADD, -coefficient
+            if coefficient.numerator != 1:
+                numerator.append(self._integer(coefficient.numerator))
+            if coefficient.denominator != 1:
+                denominator.append(self._integer(coefficient.denominator))
+            factors = fast_order.factors_in_order(expr)[1:]
+        else:
+            factors = fast_order.factors_in_order(expr)
+        for factor in factors:
+            factor_info = node(factor)
+            if factor_info.kind is POW:
+                base, exponent = factor_info.args
+                exponent_info = node(exponent)
+                if _exponent_coefficient(exponent_info) < 0:
+                    if exponent_info.kind is INTEGER and exponent_info.value == -1:
+                        base_kind = node(base).kind
+                        if base_kind is MUL or base_kind is POW:  # sympy issue 14160
+                            pow_paren.append(len(denominator))
+                        denominator.append(self._parenthesize(base, level))
+                        continue
+                    base_info = node(base)
+                    if base_info.kind is RATIONAL and base_info.value.numerator == 1:
+                        # apow() negates the exponent of as_base_exp(): (1/q)^-u is q^-u
+                        base = se.Integer(base_info.value.denominator)
+                    else:
+                        exponent = -exponent
+                    text = self._virtual_pow(base, exponent)
+                    # a positive Pow (precedence 60) is never parenthesized in a product
+                    denominator.append(text)
+                    continue
+            numerator.append(self._parenthesize(factor, level))
+        for i in pow_paren:
+            denominator[i] = "(" + denominator[i] + ")"
+        text = sign + ("*".join(numerator) if numerator else "1")
+        if not denominator:
+            return text
+        if len(denominator) == 1:
+            return text + "/" + denominator[0]
+        return text + "/(" + "*".join(denominator) + ")"
