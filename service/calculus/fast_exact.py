@@ -54,23 +54,25 @@ _PI_TYPE, _E_TYPE = type(_PI), type(_E)
 _ZERO_TYPE, _ONE_TYPE = type(_ZERO), type(_ONE)
 
 # -- sizes -------------------------------------------------------------------------------------
-# The SymPy path refuses numbers past the limits (builder and substitution estimate the
-# digits before computing). Here every value carries a bound on the digits of the numbers in
-# it, and anything past a fraction of the limits is refused: the SymPy path then decides.
-_MAX_DIGITS = 300  # digits of the numbers of one value, and of the arguments of one node
+# The SymPy path refuses numbers past the limits: before each sum, product and power the
+# builder (and the substitution of a point) estimates the digits SymPy is about to compute
+# (service/expressions/builder.py). The same estimates are made here, on the same structures
+# (the trees mirror SymPy's), and anything past half the limits or a few hundred digits is
+# refused: then the SymPy path decides, and says why.
+_MAX_DIGITS = 300  # estimated digits of the numbers one sum, product or power computes
 _MAX_EXPONENT = 1000  # |rational exponent| of a power
 _MAX_RADICAND = 10**7  # integers whose roots are taken (factored by trial division here)
 _MAX_ROOT_DEGREE = 60
 
 
 class _Caps:
-    """The size caps for one call, the smaller of ours and a fraction of ``limits``."""
+    """The size caps for one call, the smaller of ours and half the ``limits``."""
 
     __slots__ = ("digits", "exponent", "radical")
 
     def __init__(self, limits: Limits | None):
         limits = limits or _DEFAULT_LIMITS
-        self.digits = min(_MAX_DIGITS, limits.max_number_digits // 3)
+        self.digits = min(_MAX_DIGITS, limits.max_number_digits // 2)
         self.exponent = min(_MAX_EXPONENT, limits.max_exponent)
         self.radical = min(50, limits.max_integer_digits // 2)  # digits left under a root
 
@@ -79,25 +81,124 @@ _DEFAULT_LIMITS = Limits()
 # The state of the running call (calls do not nest; one computation at a time per process):
 _caps = _Caps(None)  # its size caps
 _pi_seen = True  # whether pi may occur (else trigonometric arguments are not searched)
+# Nodes made that fast.to_symengine would not make alike: unevaluated ones, and roots,
+# logarithms and inverse functions of constants (it refuses those). Counted so that build
+# knows which of its values symengine_form leaves alone.
+_unlike = [0]
 
-_digit_cache: dict[se.Basic, int] = {}
+_number_cache: dict[se.Basic, tuple[float, int]] = {}
 
 
-def _digits(r) -> int:
-    """Digits (roughly) of the numerator and denominator of the rational ``r``."""
-    found = _digit_cache.get(r)
+def _number_info(r) -> tuple[float, int]:
+    """(the builder's digits of the rational ``r``: log10 of the larger of its numerator
+    and denominator; that one's bits), remembered."""
+    found = _number_cache.get(r)
     if found is None:
         p, q = r.get_num_den()
-        found = (abs(int(p)).bit_length() + int(q).bit_length()) * 3 // 10 + 1
-        if len(_digit_cache) > 20_000:
-            _digit_cache.clear()
-        _digit_cache[r] = found
+        largest = max(abs(int(p)), int(q))
+        found = (math.log10(largest) if largest > 1 else 0.0, largest.bit_length())
+        if len(_number_cache) > 20_000:
+            _number_cache.clear()
+        _number_cache[r] = found
     return found
+
+
+def _digits(r) -> float:
+    return _number_info(r)[0]
+
+
+def _bits(r) -> int:
+    return _number_info(r)[1]
 
 
 def _check_digits(digits: float) -> None:
     if digits > _caps.digits:
         raise Unsupported("numbers too large for the fast path")
+
+
+def _power_digits(base) -> float:
+    """Digits a power of ``base`` computes per unit of exponent: its rational coefficient
+    and numeric radicals (sums are not expanded)."""
+    t = type(base)
+    if t in _RATIONALS:
+        return _digits(base)
+    if t is _Pow:
+        b, e = base.args
+        if type(b) in _RATIONALS and type(e) in _RATIONALS:
+            return _digits(b) * abs(float(e))
+    elif t is _Mul:
+        return sum(_power_digits(f) for f in base.args)
+    return 0.0
+
+
+def _product_size(factors) -> float:
+    """Digits a product computes: rational factors multiply numerators and denominators
+    apart; a sum counts its largest coefficient, other factors their _power_digits."""
+    numerator = denominator = 0.0
+    for f in factors:
+        t = type(f)
+        if t in _RATIONALS:
+            p, q = f.get_num_den()
+            numerator += _digits(p)
+            denominator += _digits(q)
+            continue
+        if t is _Add:
+            digits = max((_digits(c) for c in (_coeff_split(term)[0] for term in f.args)
+                          if type(c) in _RATIONALS), default=0.0)
+        else:
+            digits = _power_digits(f)
+        numerator += digits
+        denominator += digits
+    return max(numerator, denominator)
+
+
+def _sum_size(terms) -> float:
+    """Digits a sum computes: adding like terms multiplies their denominators."""
+    groups: dict = {}
+    for value in terms:
+        for term in value.args if type(value) is _Add else (value,):
+            t = type(term)
+            if t in _RATIONALS:
+                coefficient, rest = term, ()
+            elif t is _Mul:
+                factors = term.args
+                if type(factors[0]) in _RATIONALS:
+                    coefficient, rest = factors[0], factors[1:]
+                else:
+                    coefficient, rest = _ONE, factors
+            else:
+                coefficient, rest = _ONE, (term,)
+            group = groups.get(rest)
+            if group is None:
+                group = groups[rest] = [0.0, 0.0]
+            group[0] += _digits(coefficient.get_num_den()[1])
+            group[1] = max(group[1], _digits(coefficient))
+    return max((denominators + largest for denominators, largest in groups.values()),
+               default=0.0)
+
+
+def _radicand_digits(factor) -> float:
+    """Digits of the numbers under roots (SymPy multiplies sqrt(a)*sqrt(b) into sqrt(a*b))."""
+    t = type(factor)
+    if t is _Pow:
+        b, e = factor.args
+        if type(b) in _RATIONALS and type(e) in _RATIONALS and not e.is_integer:
+            return _digits(b)
+    elif t is _Mul:
+        return sum(_radicand_digits(f) for f in factor.args)
+    return 0.0
+
+
+def _check_product(factors) -> None:
+    _check_digits(_product_size(factors))
+    if sum(_radicand_digits(f) for f in factors) > _caps.radical:
+        raise Unsupported("roots of numbers too large for the fast path")
+
+
+def _check_power(base, exponent) -> None:
+    if type(exponent) in _RATIONALS:
+        _check_exponent(exponent)
+        _check_digits(_power_digits(base) * _exponent_sizes[exponent])
 
 
 _exponent_sizes: dict[se.Basic, float] = {}
@@ -485,10 +586,11 @@ def _gcd(a: Fraction, b: Fraction) -> Fraction:
 
 def _flatten_radical_pairs(pairs, *, raw=()):
     """Mul.flatten on numeric powers with rational exponents (SymPy's ``pnum_rat``): bases
-    with the same total exponent multiply, common factors of bases are pulled out, and each
-    power is evaluated again. ``pairs`` are evaluated radicals, ``raw`` unevaluated powers
-    (``Pow(7/9, 1/2, evaluate=False)`` from a root of a product). Returns (coefficient,
-    [(integer, exponent in (0, 1))])."""
+    with the same total exponent multiply, and each power is evaluated again (bases with a
+    common factor are refused: SymPy's result then depends on the order of its factors).
+    ``pairs`` are evaluated radicals, ``raw`` unevaluated powers (``Pow(7/9, 1/2,
+    evaluate=False)`` from a root of a product). Returns (coefficient, [(integer, exponent
+    in (0, 1))])."""
     coefficient = Fraction(1)
     by_base: dict[Fraction, Fraction] = {}
     for base, e in pairs:
@@ -505,8 +607,8 @@ def _flatten_radical_pairs(pairs, *, raw=()):
                 by_base[b2] = by_base.get(b2, 0) + e2
         else:
             by_base[base] = by_base.get(base, 0) + e
-    if len(by_base) < 2 and not raw:
-        return coefficient, [(b, e) for b, e in by_base.items()]
+    if len(pairs) == 1 and not raw:  # one radical, already in SymPy's form
+        return coefficient, list(pairs)
     by_exponent: dict[Fraction, Fraction] = {}
     for base, e in by_base.items():
         by_exponent[e] = by_exponent.get(e, Fraction(1)) * base
@@ -520,41 +622,15 @@ def _flatten_radical_pairs(pairs, *, raw=()):
             coefficient *= base**whole
             e = Fraction(rest, e.denominator)
         num_rat.append((base, e))
-    if len(num_rat) > 2 and any(_gcd(a, b) != 1 for i, (a, _) in enumerate(num_rat)
-                                for b, _ in num_rat[i + 1:]):
+    if any(_gcd(a, b) != 1 for i, (a, _) in enumerate(num_rat) for b, _ in num_rat[i + 1:]):
+        # SymPy then pulls common factors out in the order the factors come in its product
         raise Unsupported("radicals whose combination depends on their order")
     new: dict[Fraction, list[Fraction]] = defaultdict(list)
-    i = 0
-    while i < len(num_rat):
-        bi, ei = num_rat[i]
-        if bi == 1:
-            i += 1
-            continue
-        grow = []
-        for j in range(i + 1, len(num_rat)):
-            bj, ej = num_rat[j]
-            g = _gcd(bi, bj)
-            if g != 1:
-                e = ei + ej
-                if e.denominator == 1:
-                    coefficient *= g**e.numerator
-                else:
-                    if e.numerator > e.denominator:
-                        whole, rest = divmod(e.numerator, e.denominator)
-                        coefficient *= g**whole
-                        e = Fraction(rest, e.denominator)
-                    grow.append((g, e))
-                num_rat[j] = (bj / g, ej)
-                bi = bi / g
-                if bi == 1:
-                    break
-        if bi != 1:
-            c, r = _rational_power(bi, ei)
-            coefficient *= c
-            for base, e in r:
-                new[e].append(base)
-        num_rat.extend(grow)
-        i += 1
+    for base, e in num_rat:  # coprime bases: each power is evaluated again
+        c, r = _rational_power(base, e)
+        coefficient *= c
+        for b, e2 in r:
+            new[e2].append(b)
     out = []
     for e, bases in new.items():
         base = math.prod(bases)
@@ -563,6 +639,10 @@ def _flatten_radical_pairs(pairs, *, raw=()):
             raise Unsupported("radicals SymPy leaves in an unusual form")
         out.extend(r)
     return coefficient, out
+
+
+def _sorted_pairs(product) -> tuple:
+    return product[0], sorted(product[1])
 
 
 def _radical_objects(coefficient: Fraction, radicals) -> tuple:
@@ -587,7 +667,7 @@ def _flatten_radicals(radicals, raw=()):
     if len(radicals) == 1 and not raw:
         return _ONE, radicals
     c, out = _flatten_radical_pairs(pairs, raw=raw)
-    if len(out) > 1 and _flatten_radical_pairs(out) != (1, out):
+    if len(out) > 1 and _sorted_pairs(_flatten_radical_pairs(out)) != _sorted_pairs((1, out)):
         # SymPy's product is not its own Mul's fixed point: 21**(3/4)*sqrt(3) gives
         # 3**(1/4)*7**(3/4) when multiplied again; refused, as the paths would part
         raise Unsupported("radicals SymPy would combine again")
@@ -639,7 +719,15 @@ def _plain_power(b, e, node=None):
     power = _Pow(b, e)
     if type(power) is not _Pow or power.args[0] != b:
         raise Unsupported("SymEngine rewrites this power")
+    if not (type(e) in _RATIONALS and e.is_integer) and _is_other_constant(b):
+        _unlike[0] += 1
     return power
+
+
+def _is_other_constant(a) -> bool:
+    """A constant other than a rational number and e (fast.to_symengine refuses roots,
+    logarithms and inverse functions of those)."""
+    return type(a) not in _RATIONALS and type(a) is not _E_TYPE and _is_constant(a)
 
 
 def _power_of_rational(b, e):
@@ -647,7 +735,7 @@ def _power_of_rational(b, e):
         if type(e) in _RATIONALS and e.is_positive:
             return _ZERO
         raise Unsupported("a power of zero")
-    if b == 1:
+    if type(b) is _ONE_TYPE:
         return _ONE
     if type(e) in _RATIONALS:
         if e.is_integer:
@@ -812,14 +900,14 @@ def _function_codes() -> dict:
         codes[f] = head[14:]
     probe = _MINUS_ONE + t
     for f, code in codes.items():
-        node = load_basic(_UNEVALUATED_ID(inner[:5]) + code + probe.__reduce__()[1][0][5:])
+        node = load_basic(_unevaluated_head(inner[:5]) + code + probe.__reduce__()[1][0][5:])
         if type(node) is not f or node.args[0] != probe:
             return {}
     return codes
 
 
-def _UNEVALUATED_ID(header: bytes) -> bytes:
-    # an odd object id can never be the address of a live object in the stream
+def _unevaluated_head(header: bytes) -> bytes:
+    """The stream's header and a new node's id (odd: never the address of a live object)."""
     return header + b"\xff" * 8 + b"\x01"
 
 
@@ -828,8 +916,9 @@ def _unevaluated(f, a):
     code = _CODES.get(f)
     if code is None:
         raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
+    _unlike[0] += 1
     data = a.__reduce__()[1][0]
-    node = _load_basic(_UNEVALUATED_ID(data[:5]) + code + data[5:])
+    node = _load_basic(_unevaluated_head(data[:5]) + code + data[5:])
     if type(node) is not f:
         raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
     return node
@@ -852,6 +941,7 @@ _ODD = frozenset({se.sin, se.tan, se.cot, se.csc, se.asin, se.atan, se.sinh, se.
                   se.asinh, se.atanh, se.erf})
 _EVEN = frozenset({se.cos, se.sec, se.cosh})
 _TRIGONOMETRIC = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc})
+_BRANCHING = frozenset({_Pow, se.log, se.asin, se.acos, se.atanh})  # refused of constants
 _INVERSE = frozenset({se.asin, se.acos, se.atan, se.asinh, se.atanh})
 # f(g(u)) SymPy simplifies to u (SymEngine too)
 _UNDONE = frozenset({(se.sin, se.asin), (se.cos, se.acos), (se.tan, se.atan),
@@ -915,6 +1005,8 @@ def _call(f, a, node=None):
             return _call(f, _negate(a))
     if node is not None:
         return node
+    if f in _BRANCHING and ta not in _RATIONALS and _is_constant(a):
+        _unlike[0] += 1
     value = f(a)
     # SymEngine's odd functions take a sign out as a product, its even ones inside
     if type(value) is not f or f in _EVEN and value.args[0] != a:
@@ -961,9 +1053,9 @@ def _exp(u, node=None):
     """``exp(u)`` (SymEngine's ``E**u``) as ``exp.eval`` evaluates it."""
     tu = type(u)
     if tu in _RATIONALS:
-        if u.is_zero:
+        if tu is _ZERO_TYPE:
             return _ONE
-        if u == 1:
+        if tu is _ONE_TYPE:
             return _E
     elif tu is se.log:
         return u.args[0]
@@ -988,7 +1080,7 @@ def _log(a, node=None):
     if ta in _RATIONALS:
         if not a.is_positive:
             raise Unsupported("log of a number that is not positive")
-        if a == 1:
+        if ta is _ONE_TYPE:
             return _ZERO
         p, q = a.get_num_den()
         if q == 1:
@@ -1002,8 +1094,10 @@ def _log(a, node=None):
         if _surely_real(a.args[1]):
             return a.args[1]
         raise Unsupported("log of exp of a possibly complex argument")
-    if _is_constant(a) and not _positive(a):
-        raise Unsupported("log of a number that may not be positive")
+    if _is_constant(a):
+        if not _positive(a):
+            raise Unsupported("log of a number that may not be positive")
+        _unlike[0] += 1
     if node is not None:
         return node
     value = se.log(a)
@@ -1021,8 +1115,8 @@ def _rebuild(node, args, same: bool):
     keep = node if same else None
     if t is _Mul:
         return _mul(args, keep)
-    if t is _Add:
-        return keep if same else _Add(*args)
+    if t is _Add:  # SymEngine's diff may leave a sum among the terms: SymPy flattens it
+        return keep if same and not any(type(a) is _Add for a in args) else _Add(*args)
     if t is _Pow:
         if type(args[0]) is _E_TYPE:
             return _exp(args[1], keep)
@@ -1062,42 +1156,63 @@ def canonical(expr: se.Basic) -> se.Basic:
     return done[expr][0]
 
 
-def _canonical_node(node, args, done):
+def _canonical_node(node, args, results):
     if not args:
         _check_atom(node)
         return node, True
-    results = [done[a] for a in args]
     same = all(r[1] for r in results)
     value = _rebuild(node, [r[0] for r in results], same)
     return value, same and value is node
 
 
+class _TooDeep(Exception):
+    pass
+
+
+_DEPTH = 300  # recursion this deep goes on without it
+
+
 def _walk(root, done: dict, visit) -> None:
-    """Post-order walk without recursion (derivatives nest deeper than Python allows):
-    ``done[node] = visit(node, args, done)`` once the args are done."""
+    """Post-order walk: ``done[node] = visit(node, args, [done[a] for a in args])`` once the
+    args are done. Recursive (the faster), and without recursion when trees nest deeper."""
+    try:
+        _walk_recursively(root, done, visit, 0)
+    except _TooDeep:
+        _walk_iteratively(root, done, visit)
+
+
+def _walk_recursively(node, done: dict, visit, depth: int):
+    found = done.get(node)
+    if found is None:
+        if depth > _DEPTH:
+            raise _TooDeep
+        args = node.args
+        found = done[node] = visit(
+            node, args, [_walk_recursively(a, done, visit, depth + 1) for a in args])
+    return found
+
+
+def _walk_iteratively(root, done: dict, visit) -> None:
+    get = done.get
     stack = [(root, None)]
     while stack:
         node, args = stack[-1]
         if args is None:
-            if node in done:
+            if get(node) is not None:
                 stack.pop()
                 continue
             args = node.args
+        results = [get(a) for a in args]
+        if any(r is None for r in results):
             stack[-1] = (node, args)
-            pending = [(a, None) for a in args if a not in done]
-            if pending:
-                stack.extend(pending)
-                continue
+            stack.extend((a, None) for a, r in zip(args, results) if r is None)
+            continue
         stack.pop()
-        if node not in done:
-            done[node] = visit(node, args, done)
+        done[node] = visit(node, args, results)
 
 
 _CONVERTED_ENTRIES = 50_000
 _converted: dict[se.Basic, se.Basic] = {}
-_BRANCHING = frozenset({_Pow, se.log, se.asin, se.acos, se.atanh})
-
-
 def symengine_form(expr: se.Basic) -> se.Basic:
     """The tree ``fast.to_symengine`` makes of the SymPy expression a canonical ``expr``
     mirrors (SymEngine's constructors applied node by node), with its refusals.
@@ -1105,50 +1220,40 @@ def symengine_form(expr: se.Basic) -> se.Basic:
     Differentiate this one: ``fast.differentiate`` differentiates that tree, and where
     SymEngine's constructors rewrite a node (sin(x - 1) is -sin(1 - x) there) its
     derivative is written differently (``cos(1 - x)`` against ``cos(x - 1)``); both are
-    SymPy forms, and the fast path must give the SymPy path's."""
+    SymPy forms, and the fast path must give the SymPy path's. (For a second derivative,
+    differentiate SymEngine's first derivative itself, as ``fast.differentiate`` does: it
+    remembers the SymEngine tree behind each result.)"""
     done = _converted
-    if len(done) > _CONVERTED_ENTRIES:
-        done.clear()
     found = done.get(expr)
     if found is not None:
         return found
-    stack = [expr]
-    while stack:
-        node = stack[-1]
-        if node in done:
-            stack.pop()
-            continue
-        args = node.args
-        if not args:
-            stack.pop()
-            done[node] = node
-            continue
-        pending = [a for a in args if a not in done]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        t = type(node)
-        new = [done[a] for a in args]
-        first = args[0]
-        if t in _BRANCHING and type(first) not in _RATIONALS and _is_constant(first) and (
-                t is not _Pow or type(first) is not _E_TYPE and not (
-                    type(args[1]) in _RATIONALS and args[1].is_integer)):
-            raise Unsupported(f"{t.__name__} of a constant is not converted by fast")
-        if t in _FUNCTIONS:
-            value = t(new[0])
-        elif t is _Add:
-            value = _Add(*new)
-        elif t is _Mul:
-            value = _Mul(*new)
-        else:
-            value = _Pow(*new)
-            if type(first) is not _E_TYPE and not (
-                    type(args[1]) in _RATIONALS and args[1].is_integer) and not (
-                    type(value) is _Pow and value.args[0] == new[0]):
-                raise Unsupported("SymEngine rewrites this power")
-        done[node] = node if value == node else value
+    if len(done) > _CONVERTED_ENTRIES:
+        done.clear()
+    _walk(expr, done, _converted_node)
     return done[expr]
+
+
+def _converted_node(node, args, new):
+    if not args:
+        return node
+    t = type(node)
+    first = args[0]
+    integer_power = t is _Pow and type(args[1]) in _RATIONALS and args[1].is_integer
+    if t in _BRANCHING and type(first) not in _RATIONALS and _is_constant(first) and (
+            t is not _Pow or type(first) is not _E_TYPE and not integer_power):
+        raise Unsupported(f"{t.__name__} of a constant is not converted by fast")
+    if t in _FUNCTIONS:
+        value = t(new[0])
+    elif t is _Add:
+        value = _Add(*new)
+    elif t is _Mul:
+        value = _Mul(*new)
+    else:
+        value = _Pow(*new)
+        if type(first) is not _E_TYPE and not integer_power and not (
+                type(value) is _Pow and value.args[0] == new[0]):
+            raise Unsupported("SymEngine rewrites this power")
+    return node if value == node else value
 
 
 # -- building from the syntax tree ---------------------------------------------------------------
@@ -1169,10 +1274,6 @@ def _symbol(name: str) -> se.Symbol:
     return found
 
 
-def _int_digits(n: int) -> int:
-    return abs(n).bit_length() * 3 // 10 + 1
-
-
 def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -> se.Basic:
     """The canonical SymEngine form of what ``service.expressions.parse(text, limits,
     variables=variables)`` builds from ``tree`` (no request constants; other names become
@@ -1181,9 +1282,8 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
     global _caps, _pi_seen
     _caps = _Caps(limits)
     _pi_seen = False
-    cap = _caps.digits
     values: list[se.Basic] = []
-    digits: list[int] = []  # a bound on the digits of the numbers of each value
+    alike: list[bool] = []  # whether fast.to_symengine would make the value alike
     pending: list = [tree]
     while pending:
         node = pending.pop()
@@ -1192,33 +1292,34 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             kind = type(node)
             n = len(node.children)
             args = values[-n:]
-            size = sum(digits[-n:]) + n
-            del values[-n:], digits[-n:]
-            if size > cap:
-                raise Unsupported("numbers too large for the fast path")
+            same = all(alike[-n:])
+            del values[-n:], alike[-n:]
+            made = _unlike[0]
             if kind is Sum:
+                _check_digits(_sum_size(args))
                 value = _Add(*args)
             elif kind is Product:
+                _check_product(args)
                 value = _mul(args)
             elif kind is Negate:
                 value = _negate(args[0])
             elif kind is Power:
-                value, size = _build_power(args[0], args[1], size)
+                value = _build_power(args[0], args[1])
             elif kind is Call:
                 value = _build_call(node.name, args)
             elif kind is Reciprocal:
+                _check_power(args[0], _MINUS_ONE)
                 value = _pow(args[0], _MINUS_ONE)
             else:
                 raise Unsupported(f"{kind.__name__} nodes are not built here")
             values.append(value)
-            digits.append(size)
+            alike.append(same and made == _unlike[0])
             continue
         kind = type(node)
         if kind is Number:
-            value, size = _number(node.numerator, node.denominator)
+            value = _number(node.numerator, node.denominator)
         elif kind is Name:
             name = node.name
-            size = 0
             if name in variables or name not in ("pi", "e"):
                 value = _symbol(name)
             elif name == "pi":
@@ -1232,52 +1333,46 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             pending.extend(reversed(node.children))
             continue
         values.append(value)
-        digits.append(size)
-    return values[0]
+        alike.append(True)
+    value = values[0]
+    # what is built is canonical, and what is made alike is its own symengine_form: the
+    # derivatives share these parts
+    _canonical[value] = (value, True)
+    if alike[0]:
+        _converted[value] = value
+    return value
 
 
-_numbers: dict[tuple[int, int], tuple[se.Basic, int]] = {}
+_numbers: dict[tuple[int, int], se.Basic] = {}
 
 
-def _number(numerator: int, denominator: int) -> tuple[se.Basic, int]:
-    """A literal as an exact SymEngine number, with its digits (refused past the caps)."""
+def _number(numerator: int, denominator: int) -> se.Basic:
+    """A literal as an exact SymEngine number (refused past the caps)."""
     found = _numbers.get((numerator, denominator))
     if found is None:
-        size = _int_digits(numerator) + _int_digits(denominator)
-        _check_digits(size)
-        value = (se.Integer(numerator) if denominator == 1
+        found = (se.Integer(numerator) if denominator == 1
                  else se.Rational(numerator, denominator))
-        found = (value, size)
         if len(_numbers) > 10_000:
             _numbers.clear()
         _numbers[(numerator, denominator)] = found
-    elif found[1] > _caps.digits:
-        raise Unsupported("numbers too large for the fast path")
+    _check_digits(_digits(found))
     return found
 
 
-def _build_power(base, exponent, digits):
-    """The builder's power: the size of the numbers it computes is checked first."""
+def _build_power(base, exponent):
+    """The builder's power: the size of the numbers it computes is checked first (a
+    numeric power such as 2**pi is sized in floats)."""
     if type(exponent) in _RATIONALS:
-        _check_exponent(exponent)
-        digits += math.ceil(_power_digits(base) * _exponent_sizes[exponent])
-        _check_digits(digits)
-    return _pow(base, exponent), digits
-
-
-def _power_digits(base) -> float:
-    """The builder's estimate: digits a power of ``base`` computes per unit of exponent
-    (its rational coefficient and numeric radicals; sums are not expanded)."""
-    t = type(base)
-    if t in _RATIONALS:
-        return _digits(base)
-    if t is _Pow:
-        b, e = base.args
-        if type(b) in _RATIONALS and type(e) in _RATIONALS:
-            return _digits(b) * abs(float(e))
-    elif t is _Mul:
-        return sum(_power_digits(f) for f in base.args)
-    return 0.0
+        _check_power(base, exponent)
+    elif _is_constant(exponent) and _is_constant(base):
+        try:
+            size, power = abs(float(base)), abs(float(exponent))
+        except (OverflowError, RuntimeError, TypeError, ValueError):
+            raise Unsupported("a numeric power not sized here") from None
+        if size not in (0.0, 1.0):
+            _check_digits(power * abs(math.log10(size)) if math.isfinite(size * power)
+                          else math.inf)
+    return _pow(base, exponent)
 
 
 def _build_call(name: str, args):
@@ -1285,6 +1380,7 @@ def _build_call(name: str, args):
     if function is not None:
         return _call(function, args[0])
     if name == "sqrt":
+        _check_power(args[0], _HALF)
         return _pow(args[0], _HALF)
     if name == "exp":
         return _exp(args[0])
@@ -1310,9 +1406,11 @@ def _log_to_base(a, base):
 
 # -- exact values at a point -------------------------------------------------------------------
 
-# The values of the last point's nodes, (value, digits of its numbers, whether a symbol was
-# replaced below it): the function and its partials at one point share most of their parts.
-_point: list = [None, {}, False]  # [key, node -> value, whether the point has pi]
+# The values of the last point's nodes: (value, whether a symbol was replaced below it,
+# bits as in _number_sizes). The function and its partials at one point share most of
+# their parts.
+_point: list = [None, {}, False, set()]  # [key, node -> value, has pi, values checked real]
+_value_bits: dict[se.Basic, int] = {}  # values made by value_at -> their bits
 
 
 def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
@@ -1324,37 +1422,45 @@ def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
     _caps = _Caps(limits)
     key = (tuple(values.items()), _caps.digits, _caps.exponent, _caps.radical)
     if _point[0] != key:
-        done = {symbol: (value, _value_digits(value), True) for symbol, value in values.items()}
-        _point[:] = [key, done, any(value.has(_PI) for value in values.values())]
+        done = {symbol: (value, True, _number_sizes(value)[1])
+                for symbol, value in values.items()}
+        _point[:] = [key, done, any(value.has(_PI) for value in values.values()), set()]
     done = _point[1]
     if len(done) > _CANONICAL_ENTRIES:
         _point[0] = None
     _pi_seen = _point[2] or expr.has(_PI)
     _walk(expr, done, _value_node)
-    value = done[expr][0]
-    _check_finite_real(value)
+    value, _, bits = done[expr]
+    _check_finite_real(value, _point[3])
+    if len(_value_bits) > 10_000:
+        _value_bits.clear()
+    _value_bits[value] = bits
     return value
 
 
-def _value_node(node, args, done):
+def _value_node(node, args, results):
     if not args:
         t = type(node)
         if t is _Symbol:
             raise Unsupported(f"no value for {node}")
         _check_atom(node)
-        return node, _digits(node) if t in _RATIONALS else 0, False
-    results = [done[a] for a in args]
-    digits = sum(r[1] for r in results) + len(results)
-    if not any(r[2] for r in results):  # SymPy leaves a node without symbols alone
-        return node, digits, False
-    if digits > _caps.digits:
-        raise Unsupported("numbers too large for the fast path")
+        return node, False, _bits(node) if t in _RATIONALS else 0
+    t = type(node)
+    bits = max(r[2] for r in results)
+    if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
+            type(results[-1][0]) not in _RATIONALS):
+        bits = _NESTED
+    if not any(r[1] for r in results):  # SymPy leaves a node without symbols alone
+        return node, False, bits
     new = [r[0] for r in results]
-    if type(node) is _Pow and type(new[1]) in _RATIONALS:
-        _check_exponent(new[1])
-        digits = results[0][1] * max(1, math.ceil(_exponent_sizes[new[1]])) + results[1][1]
-        _check_digits(digits)
-    return _rebuild(node, new, False), digits, True
+    # the sizes substitute_exact checks before SymPy computes
+    if t is _Mul:
+        _check_product(new)
+    elif t is _Add:
+        _check_digits(_sum_size(new))
+    elif t is _Pow:
+        _check_power(new[0], new[1])
+    return _rebuild(node, new, False), True, bits
 
 
 _digit_totals: dict[se.Basic, tuple[int, int]] = {}
@@ -1378,18 +1484,19 @@ def _number_sizes(value) -> tuple[int, int]:
     return found
 
 
-def _sizes_node(node, args, done) -> tuple[int, int]:
+_NESTED = 1 << 20  # the bits of a function of something other than a rational
+
+
+def _sizes_node(node, args, sizes) -> tuple[int, int]:
     if args:
-        sizes = [done[a] for a in args]
         bits = max(s[1] for s in sizes)
         t = type(node)
         if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
                 type(args[-1]) not in _RATIONALS):
-            bits = 1000
+            bits = _NESTED
         return sum(s[0] for s in sizes), bits
     if type(node) in _RATIONALS:
-        p, q = node.get_num_den()
-        return _digits(node), max(abs(int(p)).bit_length(), int(q).bit_length())
+        return _digits(node), _bits(node)
     return 0, 0
 
 
@@ -1400,14 +1507,24 @@ _MARGIN = 1e-9
 
 
 def _evaluate(a) -> float:
-    """``a`` as a float, evaluated with MPFR in enough bits for its numbers."""
+    """``a`` as a float, evaluated with MPFR in enough bits: in twice as many until two
+    evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size)."""
+    bits = 113 + 4 * _value_digits(a)
     try:
-        value = float(a.n(prec=113 + 4 * _value_digits(a), real=True))
+        value = float(a.n(prec=bits, real=True))
+        while bits <= 4096:
+            bits *= 2
+            again = float(a.n(prec=bits, real=True))
+            if again == value or abs(again - value) <= 1e-17 * abs(again):
+                break
+            value = again
+        else:
+            raise Unsupported("a value whose evaluation does not settle")
     except (OverflowError, RuntimeError, TypeError, ValueError):
         raise Unsupported("a value not evaluated here") from None
     if not math.isfinite(value):
         raise Unsupported("a value past the float64 range")
-    return value
+    return again
 
 
 def _float_and_scale(a) -> tuple[float, float]:
@@ -1442,18 +1559,18 @@ def _at_most_one(a, closed: bool) -> bool:
     return abs(value) < 1 - _MARGIN * max(1.0, scale)
 
 
-def _check_finite_real(value) -> None:
+def _check_finite_real(value, seen: set) -> None:
     """Refuse a value that is or might be complex, infinite or undefined: every root, power
     and logarithm must be of a positive number, every inverse function inside its real
-    domain, every tangent away from a pole."""
-    seen = set()
+    domain, every tangent away from a pole. ``seen``: parts already found real."""
+    checked = []
     stack = [value]
     while stack:
         v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
         t = type(v)
+        if t in _RATIONALS or v in seen:
+            continue
+        checked.append(v)
         args = v.args
         if not args:
             _check_atom(v)
@@ -1484,6 +1601,7 @@ def _check_finite_real(value) -> None:
                 raise Unsupported(f"{t.__name__} at a pole")
         elif t not in _FUNCTIONS and t is not _Add and t is not _Mul:
             raise Unsupported(f"{t.__name__} in a value")
+    seen.update(checked)
 
 
 # Values whose numbers have at most this many bits are evaluated in double precision
@@ -1503,7 +1621,8 @@ def float_value(exact: se.Basic) -> float:
             return int(p) / int(q)
         except OverflowError:
             raise Unsupported("a value past the float64 range") from None
-    if _number_sizes(exact)[1] > _DOUBLE_BITS:
+    bits = _value_bits.get(exact)
+    if (bits if bits is not None else _number_sizes(exact)[1]) > _DOUBLE_BITS:
         return _evaluate(exact)
     try:
         number = float(exact)
@@ -1519,4 +1638,4 @@ def clear_memo() -> None:
     sizes of numbers are kept, as small numbers recur in every expression."""
     for memo in (_canonical, _converted, _constants, _digit_totals):
         memo.clear()
-    _point[:] = [None, {}, False]
+    _point[:] = [None, {}, False, set()]

@@ -196,8 +196,8 @@ def _mul(expr: se.Basic, args: tuple) -> str:
 
 
 def _first_of_product(args: tuple):
-    """The node of a product's first arg (its number if any), checking the product is one
-    SymPy would keep: a number times a sum SymPy distributes."""
+    """The node of a product's first arg (its number if any). A number times a sum is not
+    SymPy's form (SymPy distributes it): Unsupported."""
     first = node(args[0])
     if (len(args) == 2 and (first.kind is INTEGER or first.kind is RATIONAL)
             and node(args[1]).kind is ADD):
@@ -365,7 +365,9 @@ def _function(info, exponent: str | None = None) -> str:
         # SymPy's sin(1 - x) is -sin(x - 1); SymEngine's sin(x - 1) is -sin(1 - x): a tree
         # that survives the conversion to SymPy and back but is not SymPy's
         raise fast.Unsupported(f"SymPy takes the sign out of the argument of {info.name}")
-    name = _FUNCTION_NAMES[info.name]
+    name = _FUNCTION_NAMES.get(info.name)
+    if name is None:
+        raise fast.Unsupported(f"{info.name} is not printed here")
     argument = _tex(argument)
     if info.name == "log":
         text = r"\log{\left(%s \right)}" % argument

@@ -5,13 +5,16 @@ of the expression :func:`fast.to_sympy` gives), computed on the SymEngine tree i
 SymPy sorts factors by ``Expr.sort_key`` and terms by ``Expr.as_ordered_terms``: the
 monomials over the sorted generators (``as_terms``, ``decompose_power``) in lex order,
 then the float value of the numeric coefficient. Both are replicated here node for node
-(sympy/core/{expr,basic,numbers,symbol,mul,power,function}.py, SymPy 1.14). Where SymPy's
-answer would depend on something not replicated (the internal order of its args when two
-keys tie, float coefficients too close to tell apart, a node kind outside the smooth
-functions) :class:`fast.Unsupported` is raised and the caller uses SymPy.
+(sympy/core/{expr,basic,numbers,symbol,mul,power,function,exprtools}.py, SymPy 1.14).
+Where SymPy's answer would depend on something not replicated (its internal order of args
+when two keys tie, float coefficients too close to tell apart, a constant that is not
+real, a node kind other than those of :mod:`fast`) :class:`fast.Unsupported` is raised and
+the caller uses SymPy.
 
-Everything is remembered per node (SymEngine objects are hashable): a gradient's partials
-share most of their parts. The memos are bounded (cleared when full).
+Each SymEngine node is read once into a :class:`Node` (``.args`` builds new wrappers at
+every call), which also keeps what was computed for it: sort key, order, term data. A
+gradient's partials share most of their parts. The memo is bounded (cleared when full,
+only between calls).
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ from symengine.lib import symengine_wrapper as _w
 from service.calculus import fast
 
 __all__ = ["ordered_terms", "ordered_factors", "sort_key", "could_extract_minus_sign",
-           "clear_memo"]
+           "node", "Node", "clear_memo"]
 
-# -- node kinds ------------------------------------------------------------------------------
+# -- nodes ---------------------------------------------------------------------------------
 
 INTEGER, RATIONAL, SYMBOL, PI, E, ADD, MUL, POW, EXP, FUNCTION = range(10)
-NUMBERS = (INTEGER, RATIONAL)
 
 #: The smooth functions of :mod:`fast` (SymEngine and SymPy use the same class names).
 FUNCTION_NAMES = ("sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan",
                   "sinh", "cosh", "tanh", "asinh", "atanh", "log", "erf")
+#: SymPy functions that rewrite f(u) when u.could_extract_minus_sign(): sin(-u) = -sin(u)
+SIGN_EXTRACTING = frozenset({"sin", "cos", "tan", "sec", "csc", "cot", "asin", "atan", "sinh",
+                             "cosh", "tanh", "asinh", "atanh", "erf"})
 
 _KINDS: dict[type, int] = {
     se.Integer: INTEGER, _w.Zero: INTEGER, _w.One: INTEGER, _w.NegativeOne: INTEGER,
@@ -43,89 +48,106 @@ _KINDS: dict[type, int] = {
 }
 _KINDS.update({getattr(se, name): FUNCTION for name in FUNCTION_NAMES})
 
-_SE_E = se.E
-_MINUS_ONE = se.Integer(-1)
-
-
 # Node.hides: the node has a symbol named e (1) or pi (2), which hides the constant's name.
 HIDES_E, HIDES_PI = 1, 2
 _HIDING_NAMES = {"e": HIDES_E, "pi": HIDES_PI}
 
 
 class Node:
-    """What is needed of a SymEngine node, read once (``.args`` builds new wrappers each
-    call): its kind, args, number value (int or Fraction), name, whether it has a free
-    symbol (SymPy's ``is_number`` is its negation for these node kinds) and ``hides``."""
+    """A SymEngine node read once: its kind (INTEGER ... FUNCTION; EXP is Pow(E, u), whose
+    args are just (u,)), args as Nodes, number value (int or Fraction), symbol or function
+    name, whether it has a free symbol (SymPy's ``is_number`` is the negation for these
+    kinds), ``hides``; and the results computed for it, filled in when first asked."""
 
-    __slots__ = ("kind", "args", "value", "name", "symbolic", "hides")
+    __slots__ = ("expr", "kind", "args", "value", "name", "symbolic", "hides",
+                 "is_number", "key", "order", "term", "extracts", "approx")
 
-    def __init__(self, kind, args, value, name, symbolic, hides):
+    def __init__(self, expr, kind, args, value, name, symbolic, hides):
+        self.expr = expr
         self.kind = kind
         self.args = args
         self.value = value
         self.name = name
         self.symbolic = symbolic
         self.hides = hides
+        self.is_number = kind is INTEGER or kind is RATIONAL  # a SymPy Number
+        self.key = self.order = self.term = self.extracts = self.approx = None
+
+    def __repr__(self) -> str:
+        return f"Node({self.expr})"
 
 
 _MEMO_ENTRIES = 50_000
 _nodes: dict[se.Basic, Node] = {}
-_keys: dict = {}           # node or generator -> SymPy sort key
-_terms: dict = {}          # Add -> ordered terms (tuple)
-_factors: dict = {}        # Mul -> ordered factors (tuple)
-_term_data: dict = {}      # term -> (coefficient, exact, {generator: exponent})
-_approx: dict = {}         # constant -> float value
-_extracts: dict = {}       # Add -> could_extract_minus_sign
+_dependent_memos: list[dict] = []  # memos keyed by Nodes (the printers'): cleared with _nodes
+
+
+def register_memo(memo: dict) -> None:
+    """A memo keyed by Nodes, to be cleared whenever the Nodes are."""
+    _dependent_memos.append(memo)
 
 
 def clear_memo() -> None:
-    """Forget every remembered node (bench/printers.py measures the cold cost)."""
-    for memo in (_nodes, _keys, _terms, _factors, _term_data, _approx, _extracts):
+    """Forget every node (bench/printers.py measures the cold cost)."""
+    _nodes.clear()
+    for memo in _dependent_memos:
         memo.clear()
 
 
 def bound_memo() -> None:
     """Called at the entry points: a full memo is cleared, never while in use."""
-    if len(_nodes) > _MEMO_ENTRIES or len(_keys) > _MEMO_ENTRIES:
+    if len(_nodes) > _MEMO_ENTRIES:
         clear_memo()
 
 
 def node(expr: se.Basic) -> Node:
-    """The remembered :class:`Node` of ``expr``; raises Unsupported for other node kinds."""
+    """The :class:`Node` of ``expr``; raises Unsupported for other node kinds."""
     found = _nodes.get(expr)
     if found is not None:
         return found
     kind = _KINDS.get(type(expr))
     value = name = None
     args = ()
+    symbolic = False
     hides = 0
     if kind is None:
-        raise fast.Unsupported(f"{type(expr).__name__} is not printed here")
+        raise fast.Unsupported(f"{type(expr).__name__} is not handled here")
     if kind is INTEGER:
         value = expr.p
-        symbolic = False
     elif kind is RATIONAL:
         value = Fraction(int(expr.p), int(expr.q))
-        symbolic = False
     elif kind is SYMBOL:
         name = expr.name
         symbolic = True
         hides = _HIDING_NAMES.get(name, 0)
-    elif kind is PI or kind is E:
-        symbolic = False
-    else:
-        args = expr.args
-        if kind is POW and args[0] == _SE_E:
+    elif kind is not PI and kind is not E:
+        args = tuple([node(arg) for arg in expr.args])
+        if kind is POW and args[0].kind is E:
             kind, args = EXP, args[1:]
         elif kind is FUNCTION:
             name = type(expr).__name__
-        symbolic = False
         for arg in args:
-            info = node(arg)
-            symbolic = symbolic or info.symbolic
-            hides |= info.hides
-    found = _nodes[expr] = Node(kind, args, value, name, symbolic, hides)
+            symbolic = symbolic or arg.symbolic
+            hides |= arg.hides
+    found = _nodes[expr] = Node(expr, kind, args, value, name, symbolic, hides)
     return found
+
+
+def _guarded(function, expr):
+    bound_memo()
+    try:
+        return function(node(expr))
+    except RecursionError:
+        raise fast.Unsupported("nested too deeply") from None
+    except (ValueError, OverflowError) as error:  # str of a huge int, a float overflow
+        raise fast.Unsupported(str(error)) from None
+
+
+def negated(n: Node) -> Node:
+    """SymPy's ``-expr``: distributed over a sum (SymEngine keeps ``-(x - y)`` a product)."""
+    if n.kind is ADD:
+        return node(se.Add(*[-term.expr for term in n.args]))
+    return node(-n.expr)
 
 
 # -- sort keys (Basic/Atom/Number/Symbol/Expr.sort_key) ----------------------------------------
@@ -144,121 +166,170 @@ _ATOM_TEXT = {PI: "pi", E: "E"}
 
 def sort_key(expr: se.Basic) -> tuple:
     """``sort_key()`` of the SymPy form of ``expr`` (numbers as int/Fraction)."""
-    key = _keys.get(expr)
+    return _guarded(key_of, expr)
+
+
+def key_of(n: Node) -> tuple:
+    key = n.key
     if key is None:
-        key = _keys[expr] = _sort_key(expr, node(expr))
+        key = n.key = _sort_key(n)
     return key
 
 
-def _sort_key(expr, info: Node) -> tuple:
-    kind = info.kind
-    if kind is INTEGER or kind is RATIONAL:
-        return (_NUMBER_CK, (0, ()), (), info.value)
+def _sort_key(n: Node) -> tuple:
+    kind = n.kind
+    if n.is_number:
+        return (_NUMBER_CK, (0, ()), (), n.value)
     if kind is MUL:
-        args = info.args
-        first = node(args[0])
-        if first.kind is INTEGER or first.kind is RATIONAL:  # as_coeff_Mul
+        args = n.args
+        first = args[0]
+        if first.is_number:  # as_coeff_Mul: keyed as the rest, with the coefficient
             if len(args) == 2:
-                return sort_key(args[1])[:3] + (first.value,)
-            rest = factors_in_order(expr)[1:]
-            return (_CLASS_KEYS[MUL], (len(rest), tuple([sort_key(f) for f in rest])),
+                return key_of(args[1])[:3] + (first.value,)
+            rest = factors_in_order(n)[1:]
+            return (_CLASS_KEYS[MUL], (len(rest), tuple([key_of(f) for f in rest])),
                     _ONE_KEY, first.value)
     elif kind is POW:
-        base, exponent = info.args
-        return _pow_key(base, exponent)
-    return _head(expr, info) + (_ONE_KEY, 1)
+        return _pow_key(n.args[0], n.args[1])
+    return _head(n) + (_ONE_KEY, 1)
 
 
-def _head(expr, info: Node) -> tuple:
-    """(class_key, (len(args), args' keys)) of ``expr`` as the ``expr`` of Expr.sort_key."""
-    kind = info.kind
+def _head(n: Node) -> tuple:
+    """(class_key, (len(args), args' keys)) of ``n`` as the ``expr`` of Expr.sort_key."""
+    kind = n.kind
     if kind is SYMBOL:
-        return _CLASS_KEYS[SYMBOL], (1, (info.name,))
+        return _CLASS_KEYS[SYMBOL], (1, (n.name,))
     if kind is PI or kind is E:
         return _CLASS_KEYS[kind], (1, (_ATOM_TEXT[kind],))
-    if kind is INTEGER or kind is RATIONAL:  # the base of a power: an Atom, by its str
-        return _NUMBER_CK, (1, (str(info.value),))
+    if n.is_number:  # the base of a power: an Atom, keyed by its str
+        return _NUMBER_CK, (1, (str(n.value),))
     if kind is ADD:
-        args = terms_in_order(expr)
+        args = terms_in_order(n)
     elif kind is MUL:
-        args = factors_in_order(expr)
+        args = factors_in_order(n)
     else:
-        args = info.args
-    keys = tuple([sort_key(arg) for arg in args])
+        args = n.args
+    keys = tuple([key_of(arg) for arg in args])
     if kind is FUNCTION:
-        return _FUNCTION_CK[info.name], (len(keys), keys)
+        return _FUNCTION_CK[n.name], (len(keys), keys)
     return _CLASS_KEYS[kind], (len(keys), keys)
 
 
-def _pow_key(base, exponent) -> tuple:
+def _pow_key(base: Node, exponent: Node) -> tuple:
     """Expr.sort_key of Pow(base, exponent): keyed by its base and exponent (as_base_exp)."""
-    if base is _SE_E or base == _SE_E:  # Pow(E, u) is exp(u), a function
-        return (_CLASS_KEYS[EXP], (1, (sort_key(exponent),)), _ONE_KEY, 1)
-    info = node(base)
-    if info.kind is RATIONAL and info.value.numerator == 1:  # as_base_exp: 1/q^e = q^-e
-        base, exponent = se.Integer(info.value.denominator), negated(exponent)
-        info = node(base)
-    return _head(base, info) + (sort_key(exponent), 1)
-
-
-def negated(expr) -> se.Basic:
-    """SymPy's ``-expr``: distributed over a sum (SymEngine keeps ``-(x - y)`` a product)."""
-    info = node(expr)
-    if info.kind is ADD:
-        return se.Add(*[-term for term in info.args])
-    return -expr
-
-
-
-def could_extract_minus_sign(expr) -> bool:
-    """SymPy's ``could_extract_minus_sign()``: a negative number or coefficient; for a sum,
-    more negative terms than positive, or as many and a smaller sort key than its negation.
-    SymPy's odd and even functions take the sign out of such an argument (sin(-u) is
-    -sin(u), cos(-u) is cos(u)), in the tie by a rule SymEngine does not share."""
-    info = node(expr)
-    kind = info.kind
-    if kind is INTEGER or kind is RATIONAL:
-        return info.value < 0
-    if kind is MUL:
-        first = node(info.args[0])
-        return (first.kind is INTEGER or first.kind is RATIONAL) and first.value < 0
-    if kind is not ADD:
-        return False
-    found = _extracts.get(expr)
-    if found is None:
-        negative = sum(1 for term in info.args if could_extract_minus_sign(term))
-        positive = len(info.args) - negative
-        if positive != negative:
-            found = positive < negative
-        else:
-            found = sort_key(expr) < sort_key(negated(expr))
-        _extracts[expr] = found
-    return found
-
-
-#: SymPy functions that rewrite f(u) when u.could_extract_minus_sign() (f(-x) is -f(x) or f(x))
-SIGN_EXTRACTING = frozenset({"sin", "cos", "tan", "sec", "csc", "cot", "asin", "atan", "sinh",
-                             "cosh", "tanh", "asinh", "atanh", "erf"})
+    if base.kind is E:  # Pow(E, u) is exp(u), a function
+        return (_CLASS_KEYS[EXP], (1, (key_of(exponent),)), _ONE_KEY, 1)
+    if base.kind is RATIONAL and base.value.numerator == 1:  # as_base_exp: (1/q)^u = q^-u
+        base, exponent = node(se.Integer(base.value.denominator)), negated(exponent)
+    return _head(base) + (key_of(exponent), 1)
 
 
 def _generator_key(generator) -> tuple:
-    """Sort key of a generator: a node, or ('pow', base, exponent) for Pow(base, exponent)."""
+    """Sort key of a generator: a Node, or ('pow', base, exponent) for Pow(base, exponent)."""
     if type(generator) is tuple:
-        key = _keys.get(generator)
-        if key is None:
-            key = _keys[generator] = _pow_key(generator[1], generator[2])
-        return key
-    return sort_key(generator)
+        return _pow_key(generator[1], generator[2])
+    return key_of(generator)
 
 
-def _sorted_by_key(items, key) -> tuple:
-    """``sorted(items, key=key)``; SymPy's order of tied items is its internal arg order,
+def _class_key(n: Node) -> tuple:
+    """``sort_key()[0]``, without the rest of the key (which may mean ordering subtrees)."""
+    kind = n.kind
+    if n.is_number:
+        return _NUMBER_CK
+    if kind is MUL:
+        args = n.args
+        return _class_key(args[1]) if len(args) == 2 and args[0].is_number else _CLASS_KEYS[MUL]
+    if kind is POW:
+        base = n.args[0]
+        if base.kind is POW or base.kind is MUL or base.kind is ADD:
+            return _CLASS_KEYS[base.kind]  # Expr.sort_key keys a power by its base
+        return _class_key(base)
+    if kind is FUNCTION:
+        return _FUNCTION_CK[n.name]
+    return _CLASS_KEYS[kind]
+
+
+def _generator_class_key(generator) -> tuple:
+    if type(generator) is tuple:
+        base = generator[1]
+        if base.kind is E:
+            return _CLASS_KEYS[EXP]
+        if base.kind is POW or base.kind is MUL or base.kind is ADD:
+            return _CLASS_KEYS[base.kind]
+        return _class_key(base)
+    return _class_key(generator)
+
+
+def _sorted_by_key(items, key, class_key) -> tuple:
+    """``sorted(items, key=key)``, where ``class_key(item) == key(item)[0]``: by class key
+    first, so that full keys (which can mean ordering a whole subtree) are computed only
+    for items of the same class. SymPy's order of tied items is its internal arg order,
     which is not replicated: a tie raises Unsupported."""
-    keyed = sorted([(key(item), i) for i, item in enumerate(items)])
-    for (a, _), (b, _) in zip(keyed, keyed[1:]):
-        if a == b:
-            raise fast.Unsupported("two parts with the same sort key")
-    return tuple([items[i] for _, i in keyed])
+    if len(items) < 2:
+        return tuple(items)
+    keyed = sorted([(class_key(item), i) for i, item in enumerate(items)])
+    ordered = []
+    start = 0
+    while start < len(keyed):
+        end = start + 1
+        while end < len(keyed) and keyed[end][0] == keyed[start][0]:
+            end += 1
+        if end - start == 1:
+            ordered.append(items[keyed[start][1]])
+        else:
+            group = sorted([(key(items[i]), i) for _, i in keyed[start:end]])
+            for (a, _), (b, _) in zip(group, group[1:]):
+                if a == b:
+                    raise fast.Unsupported("two parts with the same sort key")
+            ordered.extend([items[i] for _, i in group])
+        start = end
+    return tuple(ordered)
+
+
+# -- signs (could_extract_minus_sign) ---------------------------------------------------------
+
+def could_extract_minus_sign(expr: se.Basic) -> bool:
+    """SymPy's ``could_extract_minus_sign()`` of the SymPy form of ``expr``."""
+    return _guarded(extracts_minus_sign, expr)
+
+
+def extracts_minus_sign(n: Node) -> bool:
+    """A negative number or coefficient; for a sum, more negative terms than positive, or as
+    many and a smaller sort key than its negation. SymPy's odd and even functions take the
+    sign out of such an argument (sin(-u) is -sin(u), cos(-u) is cos(u)), in the tie by a
+    rule SymEngine does not share: printers check their arguments with this."""
+    if n.is_number:
+        return n.value < 0
+    kind = n.kind
+    if kind is MUL:
+        first = n.args[0]
+        return first.is_number and first.value < 0
+    if kind is not ADD:
+        return False
+    found = n.extracts
+    if found is None:
+        negative = sum(1 for term in n.args if extracts_minus_sign(term))
+        positive = len(n.args) - negative
+        if positive != negative:
+            found = positive < negative
+        else:
+            found = key_of(n) < _negated_key(n)
+        n.extracts = found
+    return found
+
+
+def _negated_key(n: Node) -> tuple:
+    """key_of(negated(n)) for a sum, without building it: the same monomials, each term's
+    coefficient negated (key_of(t)[:3] holds all but the coefficient)."""
+    keys = []
+    for term in _order_terms(n.args, negate=True):
+        if term.is_number:
+            keys.append((_NUMBER_CK, (0, ()), (), -term.value))
+        else:
+            first = term.args[0] if term.kind is MUL else None
+            coefficient = first.value if first is not None and first.is_number else 1
+            keys.append(key_of(term)[:3] + (-coefficient,))
+    return (_CLASS_KEYS[ADD], (len(keys), tuple(keys)), _ONE_KEY, 1)
 
 
 # -- factors (Mul.as_ordered_factors) -----------------------------------------------------------
@@ -267,15 +338,19 @@ def ordered_factors(expr: se.Basic) -> list[se.Basic]:
     """The args of a SymEngine Mul in the order ``as_ordered_factors`` gives: the numeric
     coefficient first, then the others by sort key. (SymPy's ``args_cnc`` splits a negative
     coefficient -c into -1 and c there; printers take the sign off first anyway.)"""
-    bound_memo()
-    return list(_guarded(factors_in_order, expr))
+    return [factor.expr for factor in _guarded(factors_in_order, expr)]
 
 
-def factors_in_order(expr) -> tuple:
-    """ordered_factors as a remembered tuple, for printers (which guard the recursion)."""
-    found = _factors.get(expr)
+def factors_in_order(n: Node) -> tuple[Node, ...]:
+    """ordered_factors of a Mul Node, remembered, for printers (which guard the recursion)."""
+    found = n.order
     if found is None:
-        found = _factors[expr] = _sorted_by_key(node(expr).args, sort_key)
+        args = n.args
+        if args[0].is_number:  # a Number's class key sorts it first
+            found = args[:1] + _sorted_by_key(args[1:], key_of, _class_key)
+        else:
+            found = _sorted_by_key(args, key_of, _class_key)
+        n.order = found
     return found
 
 
@@ -283,54 +358,50 @@ def factors_in_order(expr) -> tuple:
 
 def ordered_terms(expr: se.Basic) -> list[se.Basic]:
     """The args of a SymEngine Add in the order SymPy's printers write the terms."""
-    bound_memo()
-    return list(_guarded(terms_in_order, expr))
+    return [term.expr for term in _guarded(terms_in_order, expr)]
 
 
-def _guarded(function, expr):
-    try:
-        return function(expr)
-    except RecursionError:
-        raise fast.Unsupported("nested too deeply") from None
-    except (ValueError, OverflowError) as error:  # str of a huge int, a float overflow
-        raise fast.Unsupported(str(error)) from None
-
-
-def terms_in_order(expr) -> tuple:
-    """ordered_terms as a remembered tuple, for printers (which guard the recursion)."""
-    found = _terms.get(expr)
+def terms_in_order(n: Node) -> tuple[Node, ...]:
+    """ordered_terms of an Add Node, remembered, for printers (which guard the recursion)."""
+    found = n.order
     if found is None:
-        found = _terms[expr] = _order_terms(node(expr).args)
+        found = n.order = _order_terms(n.args)
     return found
 
 
-def _is_number_like(info: Node) -> bool:
+def _number_like(n: Node) -> bool:
     """isinstance(..., (Number, NumberSymbol))."""
-    kind = info.kind
-    return kind is INTEGER or kind is RATIONAL or kind is PI or kind is E
+    return n.is_number or n.kind is PI or n.kind is E
 
 
-def _order_terms(terms: tuple) -> tuple:
+def _order_terms(terms: tuple, negate: bool = False) -> tuple:
+    """The order of ``terms`` (Nodes) in their sum, or with ``negate`` the order of their
+    negations in the negated sum (for could_extract_minus_sign)."""
     if len(terms) == 2:  # the special case Number + Mul(negative Number, expr): 1 - x
-        first, second = terms
-        if not _is_number_like(node(first)):
-            first, second = second, first
-        number, product = node(first), node(second)
-        if _is_number_like(number) and product.kind is MUL and len(product.args) == 2:
-            coefficient = node(product.args[0])
-            if ((coefficient.kind is INTEGER or coefficient.kind is RATIONAL)
-                    and coefficient.value < 0
-                    and (number.value is None or number.value > 0)):  # pi, E or > 0
-                return first, second
+        number, product = terms
+        if not _number_like(number):
+            number, product = product, number
+        if _number_like(number) and product.kind is MUL and len(product.args) == 2:
+            coefficient = product.args[0]
+            if not coefficient.is_number:
+                pass
+            elif not negate:
+                if coefficient.value < 0 and (number.value is None or number.value > 0):
+                    return number, product  # pi, E or a positive number first
+            elif coefficient.value > 0 and number.value is not None and number.value < 0:
+                return number, product  # (-pi is a product, not a NumberSymbol)
     data = [_term(term) for term in terms]
-    generators = set()
+    if len(data) == 1:
+        return terms
+    generators = {}
     for _, _, powers in data:
         generators.update(powers)
-    generators = _sorted_by_key(list(generators), _generator_key)
+    generators = _sorted_by_key(list(generators), _generator_key, _generator_class_key)
+    sign = -1.0 if negate else 1.0
     keys = []
     for i, (coefficient, _, powers) in enumerate(data):
         monomial = tuple([-powers.get(g, 0) for g in generators])
-        keys.append((monomial, coefficient, i))
+        keys.append((monomial, sign * coefficient, i))
     keys.sort()
     for (m1, c1, i1), (m2, c2, i2) in zip(keys, keys[1:]):
         if m1 == m2 and _too_close(c1, data[i1][1], c2, data[i2][1]):
@@ -347,28 +418,25 @@ def _too_close(a: float, a_exact: bool, b: float, b_exact: bool) -> bool:
     return not abs(a - b) > 1e-12 * max(abs(a), abs(b))  # also for inf and nan
 
 
-def _term(term) -> tuple:
+def _term(n: Node) -> tuple:
     """(coefficient, exact, {generator: exponent}) of a term, as Expr.as_terms makes it:
     the numeric factors multiplied into a float coefficient (``complex(coeff)``; our
     constants are real), the others decomposed into a generator and an integer power."""
-    found = _term_data.get(term)
+    found = n.term
     if found is not None:
         return found
-    info = node(term)
-    kind = info.kind
-    if kind is INTEGER or kind is RATIONAL:
-        coefficient, exact = _float(info.value)
-        found = _term_data[term] = (coefficient, exact, {})
+    if n.is_number:
+        coefficient, exact = _float(n.value)
+        found = n.term = (coefficient, exact, {})
         return found
-    factors = info.args if kind is MUL else (term,)
+    factors = n.args if n.kind is MUL else (n,)
     coefficient, exact = 1.0, True
-    first = node(factors[0])
-    if first.kind is INTEGER or first.kind is RATIONAL:
-        coefficient, exact = _float(first.value)
+    if factors[0].is_number:
+        coefficient, exact = _float(factors[0].value)
         factors = factors[1:]
     powers = {}
     for factor in factors:
-        if not node(factor).symbolic:
+        if not factor.symbolic:
             coefficient *= _constant_value(factor)
             exact = False
             continue
@@ -376,7 +444,7 @@ def _term(term) -> tuple:
         if generator in powers:
             raise fast.Unsupported("a product with two powers of one generator")
         powers[generator] = exponent
-    found = _term_data[term] = (coefficient, exact, powers)
+    found = n.term = (coefficient, exact, powers)
     return found
 
 
@@ -385,74 +453,70 @@ def _float(value) -> tuple[float, bool]:
     exactly SymPy's (not in the subnormal range, where mpmath may round twice)."""
     try:
         number = value.numerator / value.denominator
-    except OverflowError:
+    except OverflowError:  # SymPy: inf
         return (math.inf if value > 0 else -math.inf), False
     return number, number == 0 or abs(number) >= 1e-300
 
 
-def _constant_value(expr) -> float:
+def _constant_value(n: Node) -> float:
     """The float value of a factor without symbols, as SymPy's ``complex()`` gives it to
     within a few ulps; Unsupported unless real and sure. Evaluated in real arithmetic (a
     complex intermediate, such as acos(3) or (-2)^(1/3), gives NaN) at two precisions that
     must agree: SymEngine rounds the arguments first (sin(10^60/7) needs 250 bits)."""
-    found = _approx.get(expr)
+    found = n.approx
     if found is None:
         try:
-            low, high = float(expr.n(100, real=True)), float(expr.n(240, real=True))
+            low = float(n.expr.n(100, real=True))
+            high = float(n.expr.n(240, real=True))
         except (RuntimeError, TypeError, ValueError):
             raise fast.Unsupported("a constant SymEngine cannot evaluate") from None
         if not (abs(high - low) <= 1e-15 * abs(high) and math.isfinite(high)):
             raise fast.Unsupported("a constant that is not real, or not evaluated reliably")
-        found = _approx[expr] = high
+        found = n.approx = high
     return found
 
 
-def _decompose_power(factor) -> tuple:
+def _decompose_power(factor: Node) -> tuple:
     """exprtools.decompose_power: (generator, integer exponent) of a factor with symbols.
     A power generator is written ('pow', base, exponent), so that x**y from x**y and from
     x**(2*y) is one generator, as the SymPy objects are equal."""
-    info = node(factor)
-    kind = info.kind
+    kind = factor.kind
     if kind is POW:
-        base, exponent = info.args
-        base_info = node(base)
-        if base_info.kind is RATIONAL and base_info.value.numerator == 1:
-            base, exponent = se.Integer(base_info.value.denominator), negated(exponent)
+        base, exponent = factor.args
+        if base.kind is RATIONAL and base.value.numerator == 1:  # as_base_exp
+            base, exponent = node(se.Integer(base.value.denominator)), negated(exponent)
     elif kind is EXP:
-        base, exponent = _SE_E, info.args[0]
+        base, exponent = node(se.E), factor.args[0]
     else:
         return factor, 1
-    exponent_info = node(exponent)
-    if exponent_info.kind is INTEGER:
-        return _generator(base), exponent_info.value
-    if exponent_info.kind is RATIONAL:
-        q = exponent_info.value.denominator
-        return ("pow", base, se.Rational(1, q)), exponent_info.value.numerator
-    coefficient, tail = _rational_coefficient(exponent, exponent_info)
+    if exponent.kind is INTEGER:
+        return _generator(base), exponent.value
+    if exponent.kind is RATIONAL:
+        root = node(se.Rational(1, exponent.value.denominator))
+        return ("pow", base, root), exponent.value.numerator
+    coefficient, tail = _rational_coefficient(exponent)
     if coefficient == -1:
         return ("pow", base, tail), -1
     if coefficient != 1:
         if coefficient.denominator != 1:
-            tail = se.Mul(se.Rational(1, coefficient.denominator), tail)
+            tail = node(se.Mul(se.Rational(1, coefficient.denominator), tail.expr))
         return ("pow", base, tail), coefficient.numerator
     return _generator(factor), 1
 
 
-def _generator(expr):
-    """The generator for ``expr`` itself: powers (and exp) as ('pow', base, exponent)."""
-    info = node(expr)
-    if info.kind is POW:
-        return ("pow", info.args[0], info.args[1])
-    if info.kind is EXP:
-        return ("pow", _SE_E, info.args[0])
-    return expr
+def _generator(n: Node):
+    """The generator for ``n`` itself: powers (and exp) as ('pow', base, exponent)."""
+    if n.kind is POW:
+        return ("pow", n.args[0], n.args[1])
+    if n.kind is EXP:
+        return ("pow", node(se.E), n.args[0])
+    return n
 
 
-def _rational_coefficient(expr, info: Node) -> tuple:
-    """as_coeff_Mul(rational=True): (int or Fraction, the rest)."""
-    if info.kind is MUL:
-        first = node(info.args[0])
-        if first.kind is INTEGER or first.kind is RATIONAL:
-            rest = info.args[1:]
-            return first.value, rest[0] if len(rest) == 1 else se.Mul(*rest)
-    return 1, expr
+def _rational_coefficient(n: Node) -> tuple:
+    """as_coeff_Mul(rational=True): (int or Fraction, the rest as a Node)."""
+    if n.kind is MUL and n.args[0].is_number:
+        rest = n.args[1:]
+        return n.args[0].value, rest[0] if len(rest) == 1 else node(se.Mul(*[r.expr
+                                                                               for r in rest]))
+    return 1, n

@@ -24,7 +24,9 @@ import symengine as se
 
 from service.calculus import fast, fast_order
 from service.calculus.fast_order import (ADD, EXP, FUNCTION, HIDES_E, HIDES_PI, INTEGER, MUL,
-                                         PI, POW, RATIONAL, SIGN_EXTRACTING, SYMBOL, node)
+                                         PI, POW, RATIONAL, SIGN_EXTRACTING, SYMBOL, Node,
+                                         extracts_minus_sign, factors_in_order, node,
+                                         terms_in_order)
 from service.expressions.functions import FUNCTIONS
 from service.expressions.printer import _LONGEST_LITERAL, _integer_text
 from service.expressions.symbols import NAME_PATTERN
@@ -37,12 +39,13 @@ _PLAIN = 4  # style bit: every digit of long integers
 _SHORT = 10**_LONGEST_LITERAL  # integers below print as plain digits in every style
 
 _MEMO_ENTRIES = 50_000
-_texts: dict[int, dict] = {}  # style -> {node or ('pow', base, exponent): text}
+# style -> {Node or ('pow', base, exponent): text}; Nodes hash by identity (fast)
+_texts: dict[int, dict] = {}
+fast_order.register_memo(_texts)
 
 
 def clear_memo() -> None:
     """Forget every printed node and every remembered order (for cold measurements)."""
-    _texts.clear()
     fast_order.clear_memo()
 
 
@@ -54,9 +57,10 @@ def to_text(expr: se.Basic, names: Collection[str] = (), *,
     """
     fast_order.bound_memo()
     if sum(map(len, _texts.values())) > _MEMO_ENTRIES:
-        _texts.clear()
+        fast_order.clear_memo()
     try:
-        style = node(expr).hides
+        root = node(expr)
+        style = root.hides
         if "e" in names:
             style |= HIDES_E
         if "pi" in names:
@@ -66,48 +70,43 @@ def to_text(expr: se.Basic, names: Collection[str] = (), *,
         memo = _texts.get(style)
         if memo is None:
             memo = _texts[style] = {}
-        return _Writer(memo, style).text(expr)
+        return _Writer(memo, style).text(root)
     except RecursionError:
         raise fast.Unsupported("nested too deeply to print here") from None
     except ValueError as error:  # an integer too long for str()
         raise fast.Unsupported(str(error)) from None
 
 
-def _precedence(info) -> int:
+def _precedence(n: Node) -> int:
     """sympy.printing.precedence.precedence of the SymPy form."""
-    kind = info.kind
+    kind = n.kind
     if kind is ADD:
         return _ADD
     if kind is MUL:  # precedence_Mul: could_extract_minus_sign
-        first = node(info.args[0])
-        if (first.kind is INTEGER or first.kind is RATIONAL) and first.value < 0:
-            return _ADD
-        return _MUL
+        first = n.args[0]
+        return _ADD if first.is_number and first.value < 0 else _MUL
     if kind is POW:
         return _POW
     if kind is INTEGER:
-        return _ADD if info.value < 0 else _ATOM
+        return _ADD if n.value < 0 else _ATOM
     if kind is RATIONAL:
-        return _ADD if info.value < 0 else _MUL
+        return _ADD if n.value < 0 else _MUL
     if kind is EXP or kind is FUNCTION:
         return _FUNC
     return _ATOM  # symbols, pi, E
 
 
-def _exponent_coefficient(info):
+def _exponent_coefficient(n: Node):
     """exp.as_coeff_Mul()[0] for an exponent: its number, or its product's number."""
-    kind = info.kind
-    if kind is INTEGER or kind is RATIONAL:
-        return info.value
-    if kind is MUL:
-        first = node(info.args[0])
-        if first.kind is INTEGER or first.kind is RATIONAL:
-            return first.value
+    if n.is_number:
+        return n.value
+    if n.kind is MUL and n.args[0].is_number:
+        return n.args[0].value
     return 1
 
 
 class _Writer:
-    """StrPrinter with our _TextPrinter's overrides, on SymEngine nodes."""
+    """StrPrinter with our _TextPrinter's overrides, on fast_order Nodes."""
 
     __slots__ = ("memo", "e", "pi", "plain")
 
@@ -117,40 +116,38 @@ class _Writer:
         self.pi = "acos(-1)" if style & HIDES_PI else "pi"
         self.plain = bool(style & _PLAIN)
 
-    def text(self, expr) -> str:
-        found = self.memo.get(expr)
+    def text(self, n: Node) -> str:
+        found = self.memo.get(n)
         if found is not None:
             return found
-        info = node(expr)
-        kind = info.kind
+        kind = n.kind
         if kind is MUL:
-            found = self._mul(expr, info)
+            found = self._mul(n)
         elif kind is ADD:
-            found = self._add(expr)
+            found = self._add(n)
         elif kind is POW:
-            found = self._pow(info.args[0], info.args[1])
+            found = self._pow(n.args[0], n.args[1])
         elif kind is SYMBOL:
-            name = info.name
+            name = n.name
             if not NAME_PATTERN.fullmatch(name) or name in FUNCTIONS:
                 raise fast.Unsupported(f"the name {name!r} is outside the grammar")
             found = name
         elif kind is INTEGER:
-            found = self._integer(info.value)
+            found = self._integer(n.value)
         elif kind is RATIONAL:
-            value = info.value
-            found = self._integer(value.numerator) + "/" + self._integer(value.denominator)
+            found = self._integer(n.value.numerator) + "/" + self._integer(n.value.denominator)
         elif kind is EXP:
-            found = "exp(" + self.text(info.args[0]) + ")"
+            found = "exp(" + self.text(n.args[0]) + ")"
         elif kind is FUNCTION:
-            name, arg = info.name, info.args[0]
-            if name in SIGN_EXTRACTING and fast_order.could_extract_minus_sign(arg):
+            name, arg = n.name, n.args[0]
+            if name in SIGN_EXTRACTING and extracts_minus_sign(arg):
                 raise fast.Unsupported(f"SymPy takes the sign out of {name}'s argument")
             found = name + "(" + self.text(arg) + ")"
         elif kind is PI:
             found = self.pi
         else:
             found = self.e
-        self.memo[expr] = found
+        self.memo[n] = found
         return found
 
     def _integer(self, value: int) -> str:
@@ -158,16 +155,16 @@ class _Writer:
             return str(value)
         return _integer_text(value, self.plain)
 
-    def _parenthesize(self, expr, level: int) -> str:
+    def _parenthesize(self, n: Node, level: int) -> str:
         """StrPrinter.parenthesize(item, level, strict=False)."""
-        if _precedence(node(expr)) <= level:
-            return "(" + self.text(expr) + ")"
-        return self.text(expr)
+        if _precedence(n) <= level:
+            return "(" + self.text(n) + ")"
+        return self.text(n)
 
-    def _add(self, expr) -> str:
+    def _add(self, n: Node) -> str:
         """StrPrinter._print_Add: a term printed with a leading '-' is subtracted."""
         parts = []
-        for term in fast_order.terms_in_order(expr):
+        for term in terms_in_order(n):
             text = self.text(term)
             if text[0] == "-":
                 parts.append(" - ")
@@ -178,19 +175,18 @@ class _Writer:
         parts[0] = "-" if parts[0] == " - " else ""
         return "".join(parts)
 
-    def _pow(self, base, exponent) -> str:
+    def _pow(self, base: Node, exponent: Node) -> str:
         """_TextPrinter._print_Pow: sqrt(b), 1/sqrt(b), 1/b, b^e."""
-        exponent_info = node(exponent)
-        if exponent_info.kind is RATIONAL:
-            value = exponent_info.value
+        if exponent.kind is RATIONAL:
+            value = exponent.value
             if value.denominator == 2 and value.numerator in (1, -1):
                 root = "sqrt(" + self.text(base) + ")"
                 return root if value.numerator == 1 else "1/" + root
-        elif exponent_info.kind is INTEGER and exponent_info.value == -1:
+        elif exponent.kind is INTEGER and exponent.value == -1:
             return "1/" + self._parenthesize(base, _POW)
         return self._parenthesize(base, _POW) + "^" + self._parenthesize(exponent, _POW)
 
-    def _virtual_pow(self, base, exponent) -> str:
+    def _virtual_pow(self, base: Node, exponent: Node) -> str:
         """The text of Pow(base, exponent, evaluate=False), remembered by its parts."""
         key = ("pow", base, exponent)
         found = self.memo.get(key)
@@ -198,17 +194,18 @@ class _Writer:
             found = self.memo[key] = self._pow(base, exponent)
         return found
 
-    def _mul(self, expr, info) -> str:
+    def _mul(self, n: Node) -> str:
         """StrPrinter._print_Mul for a canonical product: the sign, then the ordered factors
         split into numerator and denominator (negative powers, the coefficient's q)."""
-        args = info.args
-        first = node(args[0])
+        args = n.args
+        first = args[0]
         level = _MUL
         sign = ""
         numerator, denominator = [], []
         pow_paren = []
-        if first.kind is INTEGER or first.kind is RATIONAL:
-            if len(args) == 2 and node(args[1]).kind is ADD:
+        factors = factors_in_order(n)
+        if first.is_number:
+            if len(args) == 2 and args[1].kind is ADD:
                 raise fast.Unsupported("SymPy distributes a number over a sum")
             coefficient = first.value
             if coefficient < 0:
@@ -217,30 +214,23 @@ class _Writer:
                 numerator.append(self._integer(coefficient.numerator))
             if coefficient.denominator != 1:
                 denominator.append(self._integer(coefficient.denominator))
-            factors = fast_order.factors_in_order(expr)[1:]
-        else:
-            factors = fast_order.factors_in_order(expr)
+            factors = factors[1:]
         for factor in factors:
-            factor_info = node(factor)
-            if factor_info.kind is POW:
-                base, exponent = factor_info.args
-                exponent_info = node(exponent)
-                if _exponent_coefficient(exponent_info) < 0:
-                    if exponent_info.kind is INTEGER and exponent_info.value == -1:
-                        base_kind = node(base).kind
-                        if base_kind is MUL or base_kind is POW:  # sympy issue 14160
+            if factor.kind is POW:
+                base, exponent = factor.args
+                if _exponent_coefficient(exponent) < 0:
+                    if exponent.kind is INTEGER and exponent.value == -1:
+                        if base.kind is MUL or base.kind is POW:  # sympy issue 14160
                             pow_paren.append(len(denominator))
                         denominator.append(self._parenthesize(base, level))
                         continue
-                    base_info = node(base)
-                    if base_info.kind is RATIONAL and base_info.value.numerator == 1:
+                    if base.kind is RATIONAL and base.value.numerator == 1:
                         # apow() negates the exponent of as_base_exp(): (1/q)^-u is q^-u
-                        base = se.Integer(base_info.value.denominator)
+                        base = node(se.Integer(base.value.denominator))
                     else:
-                        exponent = -exponent
-                    text = self._virtual_pow(base, exponent)
-                    # a positive Pow (precedence 60) is never parenthesized in a product
-                    denominator.append(text)
+                        exponent = fast_order.negated(exponent)
+                    # a Pow (precedence 60) is never parenthesized in a product
+                    denominator.append(self._virtual_pow(base, exponent))
                     continue
             numerator.append(self._parenthesize(factor, level))
         for i in pow_paren:

@@ -365,18 +365,32 @@ def test_roots_of_rationals(base):
     tally = Tally()
     for exponent in ["1/2", "-1/2", "1/3", "2/3", "3/2", "-5/3", "1/4", "5/6", "7/2"]:
         check_expression(f"({base})^({exponent})", ("x",), [], tally)
-        check_expression(f"x*({base})^({exponent})*sqrt(3)", ("x",), [], tally)
+        check_expression(f"x*({base})^({exponent})*sqrt(11)", ("x",), [], tally)
     assert tally.share("build", "build refused") >= 0.9, tally.counts
 
 
+def test_powers_of_integers_sweep():
+    """Integer._eval_power's factoring (perfect powers first, 72**(1/3) = 2*9**(1/3))."""
+    tally = Tally()
+    for n in range(2, 130):
+        for exponent in ["1/2", "1/3", "2/3", "3/4", "5/6", "-1/2", "3/2", "-7/4"]:
+            text = f"{n}^({exponent})"
+            got, want = fast_build(text, ()), sympy_build(text, ())
+            assert_same(got, want, text)
+            tally.add("build")
+    assert tally.counts["build"] == 128 * 8
+
+
 def test_products_of_radicals():
+    """Radicals of one exponent multiply, powers of one base add; bases with a common factor
+    and different exponents are refused (SymPy's result depends on its order of factors)."""
     tally = Tally()
     radicals = ["sqrt(2)", "sqrt(3)", "sqrt(6)", "2^(1/3)", "3^(2/3)", "12^(1/4)", "(3/7)^(-3/2)"]
     for a in radicals:
         for b in radicals:
             check_expression(f"{a}*{b}*x", ("x",), [{"x": Fraction(2)}], tally)
             check_expression(f"({a}*{b}*x)^(1/2)", ("x",), [], tally)
-    assert tally.share("build", "build refused") >= 0.8, tally.counts
+    assert tally.share("build", "build refused") >= 0.65, tally.counts
 
 
 @pytest.mark.parametrize("text", [
@@ -465,6 +479,22 @@ def test_values_at_irrational_coordinates():
                                                         rel=1e-14)
     with pytest.raises(fast_exact.Unsupported):  # sin(pi/4) = sqrt(2)/2: not replicated
         fast_exact.value_at(fast_build("sin(x)", ("x",)), {se.Symbol("x"): se.pi / 4})
+
+
+def test_trees_deeper_than_the_recursion_are_walked():
+    """1500 nested sines: SymPy itself cannot follow, the reference is computed in floats."""
+    x = se.Symbol("x")
+    tree = x
+    value, slope = 1 / 3, 1.0
+    for k in range(1500):
+        tree = se.sin(tree) + k % 3 + 1
+        value, slope = math.sin(value) + k % 3 + 1, math.cos(value) * slope
+    assert fast_exact.canonical(tree) == tree
+    derivative = fast_exact.canonical(tree.diff(x))
+    point = {x: se.Rational(1, 3)}
+    assert fast_exact.float_value(fast_exact.value_at(tree, point)) == pytest.approx(value)
+    assert fast_exact.float_value(fast_exact.value_at(derivative, point)) == pytest.approx(
+        slope, rel=1e-9)
 
 
 def test_float_values_of_large_arguments_are_exact_to_the_last_bits():

@@ -32,7 +32,8 @@ x, y, z = se.symbols("x y z")
 
 
 def check_tree(tree: se.Basic) -> tuple[int, int]:
-    """Compare every Add and Mul node of ``tree`` whose SymPy form is the same tree.
+    """Compare every Add and Mul node of ``tree`` whose SymPy form is the same tree: the
+    order, the sort key and could_extract_minus_sign.
     Returns (nodes compared, nodes fast_order left to SymPy)."""
     compared = unsupported = 0
     for node in corpus.nodes(tree):
@@ -49,11 +50,13 @@ def check_tree(tree: se.Basic) -> tuple[int, int]:
         try:
             got = ours(node)
             key = fast_order.sort_key(node)  # may need the order of a sum inside
+            extracts = fast_order.could_extract_minus_sign(node)
         except fast.Unsupported:
             unsupported += 1
             continue
         assert got == want, (node, got, want)
         assert key == fast.to_sympy(node).sort_key(), node
+        assert extracts == fast.to_sympy(node).could_extract_minus_sign(), node
         compared += 1
     return compared, unsupported
 

@@ -1,0 +1,85 @@
+"""Time the text printer of a gradient: SymPy's (service.expressions.to_text) against
+fast_text (from the SymEngine tree), cold (every memo cleared) and warm.
+
+Each round takes a new expression in w, x, y, z (the shape of the brief: 4 partials,
+sums of products of powers and smooth functions), differentiates it in SymEngine and
+prints its 4 partial derivatives; both printers' texts are checked equal. Print only.
+
+Run: ``python bench/printers.py`` from the project root.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import symengine as se  # noqa: E402
+
+from service.calculus import fast, fast_text  # noqa: E402
+from service.calculus.spec import build_spec  # noqa: E402
+from service.config import Limits  # noqa: E402
+from service.expressions import printer, to_text  # noqa: E402
+
+ROUNDS = 40
+VARIABLES = ["w", "x", "y", "z"]
+
+
+def novel(rng: random.Random, i: int) -> str:
+    a, b, c, d = (rng.randint(2, 9) for _ in range(4))
+    return (f"{a}*y^3*sin({b}*x - y/{c}) + {d + 10}*x^2*log(1 + x^2 + y^2)"
+            f" + {c}*z^2*tanh(2*z - x/{a}) + {1234 + i}*x*w")
+
+
+def gradient(text: str) -> list[se.Basic]:
+    f = build_spec([text], Limits(), variables=VARIABLES).expressions[0]
+    tree = fast.to_symengine(f)
+    partials = []
+    for name in VARIABLES:  # in SymPy's canonical form: through SymPy and back, afresh
+        partial = fast.to_sympy(tree.diff(se.Symbol(name)))
+        partials.append(fast._convert(partial, False))
+    return partials
+
+
+def clear_sympy_memos() -> None:
+    printer._printed.clear()
+    printer._free_names_of.clear()
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    rng = random.Random(7)
+    rows: dict[str, list[float]] = {k: [] for k in
+                                    ("sympy cold", "sympy warm", "fast cold", "fast warm")}
+    for i in range(ROUNDS):
+        partials = gradient(novel(rng, i))
+        sympy_forms = [fast.to_sympy(p) for p in partials]
+        clear_sympy_memos()
+        rows["sympy cold"].append(timed(lambda: [to_text(p, VARIABLES) for p in sympy_forms]))
+        rows["sympy warm"].append(timed(lambda: [to_text(p, VARIABLES) for p in sympy_forms]))
+        fast_text.clear_memo()
+        rows["fast cold"].append(timed(lambda: [fast_text.to_text(p, VARIABLES)
+                                                for p in partials]))
+        rows["fast warm"].append(timed(lambda: [fast_text.to_text(p, VARIABLES)
+                                                for p in partials]))
+        assert ([fast_text.to_text(p, VARIABLES) for p in partials]
+                == [to_text(p, VARIABLES) for p in sympy_forms])
+    print(f"text of a 4-partial gradient, median of {ROUNDS} new expressions, e.g.")
+    print(f"  f = {novel(random.Random(7), 0)}")
+    for name, values in rows.items():
+        print(f"  {name:11s} {statistics.median(values) * 1e3:8.3f} ms")
+    speedup = statistics.median(rows["sympy cold"]) / statistics.median(rows["fast cold"])
+    print(f"  cold speed-up: {speedup:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
