@@ -100,7 +100,7 @@ def _parse(expressions, limits: Limits, variables, also_symbols) -> ExpressSpec:
             tree = parse_tree(text, limits, non_functions=known)
         except ServiceError:
             raise Unsupported("an expression the SymPy path must explain") from None
-        built.append(fast_exact.build(tree, known))
+        built.append(fast_exact.build(tree, known, limits))
         free |= _free_names(tree, known)
     if variables is None:
         variables = sorted(free)

@@ -12,18 +12,26 @@ SymEngine objects are only made through constructors that do what SymPy's constr
 whitelist of cases; anything else raises :class:`Unsupported` and the caller uses SymPy,
 which also writes every error message.
 
-A tree is *canonical* when it mirrors the SymPy tree node for node (same kinds, same
-arguments), so that ``to_symengine(to_sympy(t)) == t`` and the printers of SymEngine trees
-can write it as SymPy's printers write SymPy's tree. All three entry points return
-canonical trees:
+A tree is *canonical* when it mirrors SymPy's tree node for node (same kinds, same
+arguments): ``fast.to_sympy`` gives the very SymPy object, and printers of SymEngine trees
+can write it as SymPy's printers write SymPy's. Where SymEngine's own constructors would
+rewrite such a node (sin(x - 1) is -sin(1 - x) for SymEngine, log(2/3) is log(2) - log(3))
+the node is made unevaluated (:func:`_unevaluated`); ``fast.to_symengine`` of the SymPy
+object is then SymEngine's rewrite of the tree, which is what :func:`symengine_form`
+gives: the tree to differentiate, as ``fast.differentiate`` does.
 
 - :func:`build`: the parser's syntax tree -> SymEngine, as ``service.expressions.builder``
-  builds it with SymPy (without request ``constants``), refusing conservatively wherever
-  that builder might refuse (sizes, exponents, division by zero, complex parts);
-- :func:`canonical`: a SymEngine result (a derivative) rebuilt in SymPy's form;
+  builds it with SymPy (without request ``constants``), refusing wherever that builder
+  might refuse (its size estimates, exponents, division by zero, complex parts);
+- :func:`symengine_form`: what ``fast.to_symengine`` makes of it (and where it refuses);
+- :func:`canonical`: a SymEngine result (a derivative) rebuilt in SymPy's form, what
+  ``fast.to_sympy`` makes of it;
 - :func:`value_at`: the exact value at a point (SymPy's ``xreplace``, as
-  ``engine.substitute`` does it), only when it is certainly a finite real number of a
-  modest size; :func:`float_value` its float64.
+  ``engine.substitute`` does it, with its size estimates), only when it is certainly a
+  finite real number of a modest size; :func:`float_value` its float64.
+
+Memos are per process and bounded; the running call's state is module-level (one
+computation at a time per process, as the service runs them).
 """
 
 from __future__ import annotations
@@ -41,8 +49,8 @@ from service.expressions.syntax_tree import (
     Call, Name, Negate, Node, Number, Power, Product, Reciprocal, Sum,
 )
 
-__all__ = ["Unsupported", "build", "canonical", "symengine_form", "value_at", "float_value",
-           "clear_memo"]
+__all__ = ["Unsupported", "build", "canonical", "clear_memo", "float_value", "symengine_form",
+           "value_at"]
 
 _ZERO, _ONE, _MINUS_ONE = se.Integer(0), se.Integer(1), se.Integer(-1)
 _HALF = se.Rational(1, 2)
@@ -68,13 +76,15 @@ _MAX_ROOT_DEGREE = 60
 class _Caps:
     """The size caps for one call, the smaller of ours and half the ``limits``."""
 
-    __slots__ = ("digits", "exponent", "radical")
+    __slots__ = ("digits", "exponent", "radical", "small")
 
     def __init__(self, limits: Limits | None):
         limits = limits or _DEFAULT_LIMITS
         self.digits = min(_MAX_DIGITS, limits.max_number_digits // 2)
         self.exponent = min(_MAX_EXPONENT, limits.max_exponent)
         self.radical = min(50, limits.max_integer_digits // 2)  # digits left under a root
+        # numbers of at most this many digits in all cannot reach an estimate's cap
+        self.small = min(self.radical, self.digits / 2)
 
 
 _DEFAULT_LIMITS = Limits()
@@ -86,21 +96,27 @@ _pi_seen = True  # whether pi may occur (else trigonometric arguments are not se
 # knows which of its values symengine_form leaves alone.
 _unlike = [0]
 
-_number_cache: dict[se.Basic, tuple[float, int]] = {}
+_number_cache: dict[se.Basic, tuple[float, int, float, float]] = {}
 
 
-def _number_info(r) -> tuple[float, int]:
+def _number_info(r) -> tuple[float, int, float, float]:
     """(the builder's digits of the rational ``r``: log10 of the larger of its numerator
-    and denominator; that one's bits), remembered."""
+    and denominator; that one's bits; the digits of its numerator; of its denominator),
+    remembered."""
     found = _number_cache.get(r)
     if found is None:
         p, q = r.get_num_den()
-        largest = max(abs(int(p)), int(q))
-        found = (math.log10(largest) if largest > 1 else 0.0, largest.bit_length())
+        p, q = abs(int(p)), int(q)
+        largest = max(p, q)
+        found = (_log10(largest), largest.bit_length(), _log10(p), _log10(q))
         if len(_number_cache) > 20_000:
             _number_cache.clear()
         _number_cache[r] = found
     return found
+
+
+def _log10(n: int) -> float:
+    return math.log10(n) if n > 1 else 0.0
 
 
 def _digits(r) -> float:
@@ -138,13 +154,13 @@ def _product_size(factors) -> float:
     for f in factors:
         t = type(f)
         if t in _RATIONALS:
-            p, q = f.get_num_den()
-            numerator += _digits(p)
-            denominator += _digits(q)
+            _, _, p, q = _number_info(f)
+            numerator += p
+            denominator += q
             continue
         if t is _Add:
-            digits = max((_digits(c) for c in (_coeff_split(term)[0] for term in f.args)
-                          if type(c) in _RATIONALS), default=0.0)
+            digits = max((_digits(c) for c in (_coefficient(term) for term in f.args)
+                          if c is not None), default=0.0)
         else:
             digits = _power_digits(f)
         numerator += digits
@@ -171,8 +187,9 @@ def _sum_size(terms) -> float:
             group = groups.get(rest)
             if group is None:
                 group = groups[rest] = [0.0, 0.0]
-            group[0] += _digits(coefficient.get_num_den()[1])
-            group[1] = max(group[1], _digits(coefficient))
+            digits, _, _, denominator = _number_info(coefficient)
+            group[0] += denominator
+            group[1] = max(group[1], digits)
     return max((denominators + largest for denominators, largest in groups.values()),
                default=0.0)
 
@@ -310,13 +327,7 @@ def _tie_of_monomials(terms):
 
 
 # -- Add ---------------------------------------------------------------------------------------
-
-def _add(args, node=None):
-    """``sympy.Add(*args)``: SymEngine collects terms as SymPy does for canonical terms."""
-    if node is not None:
-        return node
-    return _Add(*args)
-
+# sympy.Add(*args) of canonical terms collects them as SymEngine's Add does: _Add is used.
 
 def _negate(a):
     """SymPy's ``-a`` (Mul(-1, a)): a sum is distributed, a coefficient negated, SymEngine's
@@ -327,6 +338,18 @@ def _negate(a):
 
 
 # -- Mul ---------------------------------------------------------------------------------------
+
+def _coefficient(term):
+    """The rational coefficient of a term, or None."""
+    t = type(term)
+    if t in _RATIONALS:
+        return term
+    if t is _Mul:
+        first = term.args[0]
+        if type(first) in _RATIONALS:
+            return first
+    return None
+
 
 def _coeff_split(e):
     """``e.as_coeff_Mul()``: (rational coefficient, the rest)."""
@@ -410,7 +433,7 @@ def _mul(args, node=None, raw=()):
         if coeff is None:
             return factors[0]
         if type(factors[0]) is _Add:  # 2*(x + 1) -> 2*x + 2
-            return _add([_mul([coeff, term]) for term in factors[0].args])
+            return _Add(*[_mul([coeff, term]) for term in factors[0].args])
     if node is not None and not changed:
         return node
     if coeff is not None:
@@ -997,12 +1020,9 @@ def _call(f, a, node=None):
             raise Unsupported("SymPy shifts trigonometric functions by multiples of pi")
         if f in _INVERSE and _is_constant(a) and _may_be_tabulated(f, a):
             raise Unsupported(f"SymPy may evaluate {f.__name__} of this number")
-    if f in _ODD:
-        if _could_extract_minus_sign(a):
-            return _negate(_call(f, _negate(a)))
-    elif f in _EVEN:
-        if _could_extract_minus_sign(a):
-            return _call(f, _negate(a))
+    if (f in _ODD or f in _EVEN) and _could_extract_minus_sign(a):
+        value = _call(f, _negate(a))  # sin(-u) = -sin(u), cos(-u) = cos(u)
+        return _negate(value) if f in _ODD else value
     if node is not None:
         return node
     if f in _BRANCHING and ta not in _RATIONALS and _is_constant(a):
@@ -1282,7 +1302,9 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
     global _caps, _pi_seen
     _caps = _Caps(limits)
     _pi_seen = False
+    small = _caps.small
     values: list[se.Basic] = []
+    digits: list[float] = []  # a bound on the digits of the numbers in each value
     alike: list[bool] = []  # whether fast.to_symengine would make the value alike
     pending: list = [tree]
     while pending:
@@ -1292,19 +1314,24 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             kind = type(node)
             n = len(node.children)
             args = values[-n:]
+            size = sum(digits[-n:])  # bounds the builder's estimates of this node
             same = all(alike[-n:])
-            del values[-n:], alike[-n:]
+            del values[-n:], digits[-n:], alike[-n:]
             made = _unlike[0]
             if kind is Sum:
-                _check_digits(_sum_size(args))
+                if size > small:
+                    _check_digits(_sum_size(args))
                 value = _Add(*args)
             elif kind is Product:
-                _check_product(args)
+                if size > small:
+                    _check_product(args)
                 value = _mul(args)
             elif kind is Negate:
                 value = _negate(args[0])
             elif kind is Power:
                 value = _build_power(args[0], args[1])
+                if type(args[1]) in _RATIONALS:
+                    size *= max(1.0, _exponent_sizes[args[1]])
             elif kind is Call:
                 value = _build_call(node.name, args)
             elif kind is Reciprocal:
@@ -1313,11 +1340,15 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             else:
                 raise Unsupported(f"{kind.__name__} nodes are not built here")
             values.append(value)
+            # adding n fractions may take log10(n) more digits; + a special value's (pi/6)
+            digits.append(size + (math.log10(n) + 1 if kind is Sum else 1))
             alike.append(same and made == _unlike[0])
             continue
         kind = type(node)
+        size = 0.0
         if kind is Number:
             value = _number(node.numerator, node.denominator)
+            size = _digits(value)
         elif kind is Name:
             name = node.name
             if name in variables or name not in ("pi", "e"):
@@ -1333,6 +1364,7 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             pending.extend(reversed(node.children))
             continue
         values.append(value)
+        digits.append(size)
         alike.append(True)
     value = values[0]
     # what is built is canonical, and what is made alike is its own symengine_form: the
@@ -1407,10 +1439,10 @@ def _log_to_base(a, base):
 # -- exact values at a point -------------------------------------------------------------------
 
 # The values of the last point's nodes: (value, whether a symbol was replaced below it,
-# bits as in _number_sizes). The function and its partials at one point share most of
-# their parts.
+# bits and visits as in _number_sizes, a bound on the digits of its numbers). The function
+# and its partials at one point share most of their parts.
 _point: list = [None, {}, False, set()]  # [key, node -> value, has pi, values checked real]
-_value_bits: dict[se.Basic, int] = {}  # values made by value_at -> their bits
+_value_sizes: dict[se.Basic, tuple] = {}  # values made by value_at -> (_, bits, visits)
 
 
 def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
@@ -1422,7 +1454,7 @@ def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
     _caps = _Caps(limits)
     key = (tuple(values.items()), _caps.digits, _caps.exponent, _caps.radical)
     if _point[0] != key:
-        done = {symbol: (value, True, _number_sizes(value)[1])
+        done = {symbol: (value, True, *_number_sizes(value)[1:], _value_digits(value))
                 for symbol, value in values.items()}
         _point[:] = [key, done, any(value.has(_PI) for value in values.values()), set()]
     done = _point[1]
@@ -1430,11 +1462,11 @@ def value_at(expr: se.Basic, values: dict[se.Symbol, se.Basic],
         _point[0] = None
     _pi_seen = _point[2] or expr.has(_PI)
     _walk(expr, done, _value_node)
-    value, _, bits = done[expr]
+    value, _, bits, visits, _ = done[expr]
     _check_finite_real(value, _point[3])
-    if len(_value_bits) > 10_000:
-        _value_bits.clear()
-    _value_bits[value] = bits
+    if len(_value_sizes) > 10_000:
+        _value_sizes.clear()
+    _value_sizes[value] = (0.0, bits, visits)
     return value
 
 
@@ -1444,37 +1476,48 @@ def _value_node(node, args, results):
         if t is _Symbol:
             raise Unsupported(f"no value for {node}")
         _check_atom(node)
-        return node, False, _bits(node) if t in _RATIONALS else 0
+        if t in _RATIONALS:
+            info = _number_info(node)
+            return node, False, info[1], 1, info[0]
+        return node, False, 0, 1, 0.0
     t = type(node)
     bits = max(r[2] for r in results)
+    visits = 1 + sum(r[3] for r in results)
+    # bounds the builder's estimates below (adding n terms may take log10(n) more digits)
+    digits = sum(r[4] for r in results) + (math.log10(len(args)) + 1 if t is _Add else 1)
     if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
             type(results[-1][0]) not in _RATIONALS):
         bits = _NESTED
     if not any(r[1] for r in results):  # SymPy leaves a node without symbols alone
-        return node, False, bits
+        return node, False, bits, visits, digits
     new = [r[0] for r in results]
-    # the sizes substitute_exact checks before SymPy computes
-    if t is _Mul:
-        _check_product(new)
-    elif t is _Add:
-        _check_digits(_sum_size(new))
-    elif t is _Pow:
-        _check_power(new[0], new[1])
-    return _rebuild(node, new, False), True, bits
+    # the sizes substitute_exact checks before SymPy computes (when they might matter)
+    if t is _Pow and type(new[1]) in _RATIONALS:
+        _check_exponent(new[1])
+        digits = results[0][4] * max(1.0, _exponent_sizes[new[1]]) + results[1][4]
+        if digits > _caps.digits:
+            _check_power(new[0], new[1])
+    elif digits > _caps.small:
+        if t is _Mul:
+            _check_product(new)
+        elif t is _Add:
+            _check_digits(_sum_size(new))
+    return _rebuild(node, new, False), True, bits, visits, digits
 
 
 _digit_totals: dict[se.Basic, tuple[int, int]] = {}
 
 
-def _value_digits(value) -> int:
+def _value_digits(value) -> float:
     """The digits of all the numbers in ``value`` (remembered per node)."""
     return _number_sizes(value)[0]
 
 
-def _number_sizes(value) -> tuple[int, int]:
+def _number_sizes(value) -> tuple[float, int, int]:
     """(digits of all the numbers in ``value``, bits of its largest numerator or
     denominator, or more when a function's argument is not a rational: its float64 value
-    would carry an absolute error), remembered per node."""
+    would carry an absolute error; the nodes an evaluation visits, shared parts as often
+    as they occur), remembered per node."""
     found = _digit_totals.get(value)
     if found is None:
         if len(_digit_totals) > 50_000:
@@ -1487,17 +1530,17 @@ def _number_sizes(value) -> tuple[int, int]:
 _NESTED = 1 << 20  # the bits of a function of something other than a rational
 
 
-def _sizes_node(node, args, sizes) -> tuple[int, int]:
+def _sizes_node(node, args, sizes) -> tuple[float, int, int]:
     if args:
         bits = max(s[1] for s in sizes)
         t = type(node)
         if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
                 type(args[-1]) not in _RATIONALS):
             bits = _NESTED
-        return sum(s[0] for s in sizes), bits
+        return sum(s[0] for s in sizes), bits, 1 + sum(s[2] for s in sizes)
     if type(node) in _RATIONALS:
-        return _digits(node), _bits(node)
-    return 0, 0
+        return _digits(node), _bits(node), 1
+    return 0.0, 0, 1
 
 
 # Signs and values of constants are computed with MPFR, in enough bits for the digits of the
@@ -1509,7 +1552,7 @@ _MARGIN = 1e-9
 def _evaluate(a) -> float:
     """``a`` as a float, evaluated with MPFR in enough bits: in twice as many until two
     evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size)."""
-    bits = 113 + 4 * _value_digits(a)
+    bits = min(113 + 4 * _value_digits(a), 2048)  # a bound: shared parts count repeatedly
     try:
         value = float(a.n(prec=bits, real=True))
         while bits <= 4096:
@@ -1608,6 +1651,7 @@ def _check_finite_real(value, seen: set) -> None:
 # (SymEngine's float(), as the compiled NumPy functions do): their rounding errors stay near
 # the last bit. Others with MPFR (sin(10**15 + 1/3) would be taken of a rounded argument).
 _DOUBLE_BITS = 20
+_MAX_VISITS = 20_000
 
 
 def float_value(exact: se.Basic) -> float:
@@ -1621,8 +1665,11 @@ def float_value(exact: se.Basic) -> float:
             return int(p) / int(q)
         except OverflowError:
             raise Unsupported("a value past the float64 range") from None
-    bits = _value_bits.get(exact)
-    if (bits if bits is not None else _number_sizes(exact)[1]) > _DOUBLE_BITS:
+    sizes = _value_sizes.get(exact)
+    _, bits, visits = sizes if sizes is not None else _number_sizes(exact)
+    if visits > _MAX_VISITS:  # SymEngine evaluates shared parts as often as they occur
+        raise Unsupported("a value too large to evaluate here")
+    if bits > _DOUBLE_BITS:
         return _evaluate(exact)
     try:
         number = float(exact)
@@ -1636,6 +1683,6 @@ def float_value(exact: se.Basic) -> float:
 def clear_memo() -> None:
     """Forget every remembered node (bench/fast_exact.py measures a first sight); the
     sizes of numbers are kept, as small numbers recur in every expression."""
-    for memo in (_canonical, _converted, _constants, _digit_totals):
+    for memo in (_canonical, _converted, _constants, _digit_totals, _value_sizes):
         memo.clear()
     _point[:] = [None, {}, False, set()]

@@ -27,8 +27,8 @@ from symengine.lib import symengine_wrapper as _w
 
 from service.calculus import fast
 
-__all__ = ["ordered_terms", "ordered_factors", "sort_key", "could_extract_minus_sign",
-           "node", "Node", "clear_memo"]
+__all__ = ["Node", "clear_memo", "could_extract_minus_sign", "factors_in_order", "negated",
+           "node", "ordered_factors", "ordered_terms", "sort_key", "terms_in_order"]
 
 # -- nodes ---------------------------------------------------------------------------------
 
@@ -55,23 +55,26 @@ _HIDING_NAMES = {"e": HIDES_E, "pi": HIDES_PI}
 
 class Node:
     """A SymEngine node read once: its kind (INTEGER ... FUNCTION; EXP is Pow(E, u), whose
-    args are just (u,)), args as Nodes, number value (int or Fraction), symbol or function
-    name, whether it has a free symbol (SymPy's ``is_number`` is the negation for these
-    kinds), ``hides``; and the results computed for it, filled in when first asked."""
+    args are just (u,)), args (SymEngine objects, built once: memos keyed by them are hit by
+    identity) and their Nodes, number value (int or Fraction), symbol or function name,
+    whether it has a free symbol (SymPy's ``is_number`` is the negation for these kinds),
+    ``hides``; and the results computed for it, filled in when first asked."""
 
-    __slots__ = ("expr", "kind", "args", "value", "name", "symbolic", "hides",
-                 "is_number", "key", "order", "term", "extracts", "approx")
+    __slots__ = ("expr", "kind", "args", "nodes", "value", "name", "symbolic", "hides",
+                 "is_number", "key", "order", "order_exprs", "term", "extracts", "approx")
 
-    def __init__(self, expr, kind, args, value, name, symbolic, hides):
+    def __init__(self, expr, kind, args, nodes, value, name, symbolic, hides):
         self.expr = expr
         self.kind = kind
         self.args = args
+        self.nodes = nodes
         self.value = value
         self.name = name
         self.symbolic = symbolic
         self.hides = hides
         self.is_number = kind is INTEGER or kind is RATIONAL  # a SymPy Number
-        self.key = self.order = self.term = self.extracts = self.approx = None
+        self.key = self.order = self.order_exprs = self.term = None
+        self.extracts = self.approx = None
 
     def __repr__(self) -> str:
         return f"Node({self.expr})"
@@ -107,7 +110,7 @@ def node(expr: se.Basic) -> Node:
         return found
     kind = _KINDS.get(type(expr))
     value = name = None
-    args = ()
+    args = nodes = ()
     symbolic = False
     hides = 0
     if kind is None:
@@ -121,15 +124,16 @@ def node(expr: se.Basic) -> Node:
         symbolic = True
         hides = _HIDING_NAMES.get(name, 0)
     elif kind is not PI and kind is not E:
-        args = tuple([node(arg) for arg in expr.args])
-        if kind is POW and args[0].kind is E:
-            kind, args = EXP, args[1:]
+        args = expr.args
+        nodes = tuple(map(node, args))
+        if kind is POW and nodes[0].kind is E:
+            kind, args, nodes = EXP, args[1:], nodes[1:]
         elif kind is FUNCTION:
             name = type(expr).__name__
-        for arg in args:
+        for arg in nodes:
             symbolic = symbolic or arg.symbolic
             hides |= arg.hides
-    found = _nodes[expr] = Node(expr, kind, args, value, name, symbolic, hides)
+    found = _nodes[expr] = Node(expr, kind, args, nodes, value, name, symbolic, hides)
     return found
 
 
@@ -143,10 +147,15 @@ def _guarded(function, expr):
         raise fast.Unsupported(str(error)) from None
 
 
-def negated(n: Node) -> Node:
+def negated(expr: se.Basic) -> se.Basic:
     """SymPy's ``-expr``: distributed over a sum (SymEngine keeps ``-(x - y)`` a product)."""
+    return negated_node(node(expr)).expr
+
+
+def negated_node(n: Node) -> Node:
+    """:func:`negated` of a Node."""
     if n.kind is ADD:
-        return node(se.Add(*[-term.expr for term in n.args]))
+        return node(se.Add(*[-term for term in n.args]))
     return node(-n.expr)
 
 
@@ -170,6 +179,7 @@ def sort_key(expr: se.Basic) -> tuple:
 
 
 def key_of(n: Node) -> tuple:
+    """:func:`sort_key` of a Node, remembered."""
     key = n.key
     if key is None:
         key = n.key = _sort_key(n)
@@ -181,16 +191,16 @@ def _sort_key(n: Node) -> tuple:
     if n.is_number:
         return (_NUMBER_CK, (0, ()), (), n.value)
     if kind is MUL:
-        args = n.args
+        args = n.nodes
         first = args[0]
         if first.is_number:  # as_coeff_Mul: keyed as the rest, with the coefficient
             if len(args) == 2:
                 return key_of(args[1])[:3] + (first.value,)
-            rest = factors_in_order(n)[1:]
+            rest = factors_of(n)[1:]
             return (_CLASS_KEYS[MUL], (len(rest), tuple([key_of(f) for f in rest])),
                     _ONE_KEY, first.value)
     elif kind is POW:
-        return _pow_key(n.args[0], n.args[1])
+        return _pow_key(n.nodes[0], n.nodes[1])
     return _head(n) + (_ONE_KEY, 1)
 
 
@@ -204,11 +214,11 @@ def _head(n: Node) -> tuple:
     if n.is_number:  # the base of a power: an Atom, keyed by its str
         return _NUMBER_CK, (1, (str(n.value),))
     if kind is ADD:
-        args = terms_in_order(n)
+        args = terms_of(n)
     elif kind is MUL:
-        args = factors_in_order(n)
+        args = factors_of(n)
     else:
-        args = n.args
+        args = n.nodes
     keys = tuple([key_of(arg) for arg in args])
     if kind is FUNCTION:
         return _FUNCTION_CK[n.name], (len(keys), keys)
@@ -220,7 +230,7 @@ def _pow_key(base: Node, exponent: Node) -> tuple:
     if base.kind is E:  # Pow(E, u) is exp(u), a function
         return (_CLASS_KEYS[EXP], (1, (key_of(exponent),)), _ONE_KEY, 1)
     if base.kind is RATIONAL and base.value.numerator == 1:  # as_base_exp: (1/q)^u = q^-u
-        base, exponent = node(se.Integer(base.value.denominator)), negated(exponent)
+        base, exponent = node(se.Integer(base.value.denominator)), negated_node(exponent)
     return _head(base) + (key_of(exponent), 1)
 
 
@@ -237,10 +247,10 @@ def _class_key(n: Node) -> tuple:
     if n.is_number:
         return _NUMBER_CK
     if kind is MUL:
-        args = n.args
+        args = n.nodes
         return _class_key(args[1]) if len(args) == 2 and args[0].is_number else _CLASS_KEYS[MUL]
     if kind is POW:
-        base = n.args[0]
+        base = n.nodes[0]
         if base.kind is POW or base.kind is MUL or base.kind is ADD:
             return _CLASS_KEYS[base.kind]  # Expr.sort_key keys a power by its base
         return _class_key(base)
@@ -267,7 +277,15 @@ def _sorted_by_key(items, key, class_key) -> tuple:
     which is not replicated: a tie raises Unsupported."""
     if len(items) < 2:
         return tuple(items)
+    if len(items) == 2:  # the most common case
+        a, b = items
+        first, second = class_key(a), class_key(b)
+        if first != second:
+            return (a, b) if first < second else (b, a)
     keyed = sorted([(class_key(item), i) for i, item in enumerate(items)])
+    classes = {k for k, _ in keyed}
+    if len(classes) == len(keyed):  # the usual case: no full key needed
+        return tuple([items[i] for _, i in keyed])
     ordered = []
     start = 0
     while start < len(keyed):
@@ -289,8 +307,9 @@ def _sorted_by_key(items, key, class_key) -> tuple:
 # -- signs (could_extract_minus_sign) ---------------------------------------------------------
 
 def could_extract_minus_sign(expr: se.Basic) -> bool:
-    """SymPy's ``could_extract_minus_sign()`` of the SymPy form of ``expr``."""
-    return _guarded(extracts_minus_sign, expr)
+    """SymPy's ``could_extract_minus_sign()`` of the SymPy form of ``expr`` (for printers:
+    they guard the recursion)."""
+    return extracts_minus_sign(node(expr))
 
 
 def extracts_minus_sign(n: Node) -> bool:
@@ -302,14 +321,14 @@ def extracts_minus_sign(n: Node) -> bool:
         return n.value < 0
     kind = n.kind
     if kind is MUL:
-        first = n.args[0]
+        first = n.nodes[0]
         return first.is_number and first.value < 0
     if kind is not ADD:
         return False
     found = n.extracts
     if found is None:
-        negative = sum(1 for term in n.args if extracts_minus_sign(term))
-        positive = len(n.args) - negative
+        negative = sum(1 for term in n.nodes if extracts_minus_sign(term))
+        positive = len(n.nodes) - negative
         if positive != negative:
             found = positive < negative
         else:
@@ -319,14 +338,17 @@ def extracts_minus_sign(n: Node) -> bool:
 
 
 def _negated_key(n: Node) -> tuple:
-    """key_of(negated(n)) for a sum, without building it: the same monomials, each term's
-    coefficient negated (key_of(t)[:3] holds all but the coefficient)."""
+    """key_of(negated_node(n)) for a sum, without building it: the same monomials, each term's
+    coefficient negated (key_of(t)[:3] holds all but the coefficient). Where the negated
+    sum may be SymPy's special case (2 terms, one a number or -pi, -E), it is built."""
+    if len(n.nodes) == 2 and any(_number_like(t) or _minus_constant(t) for t in n.nodes):
+        return key_of(negated_node(n))
     keys = []
-    for term in _order_terms(n.args, negate=True):
+    for term in _order_terms(n.nodes, negate=True):
         if term.is_number:
             keys.append((_NUMBER_CK, (0, ()), (), -term.value))
         else:
-            first = term.args[0] if term.kind is MUL else None
+            first = term.nodes[0] if term.kind is MUL else None
             coefficient = first.value if first is not None and first.is_number else 1
             keys.append(key_of(term)[:3] + (-coefficient,))
     return (_CLASS_KEYS[ADD], (len(keys), tuple(keys)), _ONE_KEY, 1)
@@ -338,14 +360,24 @@ def ordered_factors(expr: se.Basic) -> list[se.Basic]:
     """The args of a SymEngine Mul in the order ``as_ordered_factors`` gives: the numeric
     coefficient first, then the others by sort key. (SymPy's ``args_cnc`` splits a negative
     coefficient -c into -1 and c there; printers take the sign off first anyway.)"""
-    return [factor.expr for factor in _guarded(factors_in_order, expr)]
+    return [factor.expr for factor in _guarded(factors_of, expr)]
 
 
-def factors_in_order(n: Node) -> tuple[Node, ...]:
-    """ordered_factors of a Mul Node, remembered, for printers (which guard the recursion)."""
+def factors_in_order(expr: se.Basic) -> tuple[se.Basic, ...]:
+    """ordered_factors as a remembered tuple of the node's args, for printers (which guard
+    the recursion and bound the memo)."""
+    n = node(expr)
+    found = n.order_exprs
+    if found is None:
+        found = n.order_exprs = tuple([factor.expr for factor in factors_of(n)])
+    return found
+
+
+def factors_of(n: Node) -> tuple[Node, ...]:
+    """ordered_factors of a Mul Node, remembered."""
     found = n.order
     if found is None:
-        args = n.args
+        args = n.nodes
         if args[0].is_number:  # a Number's class key sorts it first
             found = args[:1] + _sorted_by_key(args[1:], key_of, _class_key)
         else:
@@ -358,15 +390,31 @@ def factors_in_order(n: Node) -> tuple[Node, ...]:
 
 def ordered_terms(expr: se.Basic) -> list[se.Basic]:
     """The args of a SymEngine Add in the order SymPy's printers write the terms."""
-    return [term.expr for term in _guarded(terms_in_order, expr)]
+    return [term.expr for term in _guarded(terms_of, expr)]
 
 
-def terms_in_order(n: Node) -> tuple[Node, ...]:
-    """ordered_terms of an Add Node, remembered, for printers (which guard the recursion)."""
+def terms_in_order(expr: se.Basic) -> tuple[se.Basic, ...]:
+    """ordered_terms as a remembered tuple of the node's args, for printers (which guard
+    the recursion and bound the memo)."""
+    n = node(expr)
+    found = n.order_exprs
+    if found is None:
+        found = n.order_exprs = tuple([term.expr for term in terms_of(n)])
+    return found
+
+
+def terms_of(n: Node) -> tuple[Node, ...]:
+    """ordered_terms of an Add Node, remembered."""
     found = n.order
     if found is None:
-        found = n.order = _order_terms(n.args)
+        found = n.order = _order_terms(n.nodes)
     return found
+
+
+def _minus_constant(n: Node) -> bool:
+    """-pi or -E, whose negation is number-like."""
+    return (n.kind is MUL and len(n.nodes) == 2 and n.nodes[0].value == -1
+            and (n.nodes[1].kind is PI or n.nodes[1].kind is E))
 
 
 def _number_like(n: Node) -> bool:
@@ -376,20 +424,17 @@ def _number_like(n: Node) -> bool:
 
 def _order_terms(terms: tuple, negate: bool = False) -> tuple:
     """The order of ``terms`` (Nodes) in their sum, or with ``negate`` the order of their
-    negations in the negated sum (for could_extract_minus_sign)."""
-    if len(terms) == 2:  # the special case Number + Mul(negative Number, expr): 1 - x
+    negations in the negated sum (for could_extract_minus_sign; not for a sum that may be
+    the special case, see _negated_key)."""
+    if len(terms) == 2 and not negate:  # the special case Number + Mul(negative Number, x)
         number, product = terms
         if not _number_like(number):
             number, product = product, number
-        if _number_like(number) and product.kind is MUL and len(product.args) == 2:
-            coefficient = product.args[0]
-            if not coefficient.is_number:
-                pass
-            elif not negate:
-                if coefficient.value < 0 and (number.value is None or number.value > 0):
-                    return number, product  # pi, E or a positive number first
-            elif coefficient.value > 0 and number.value is not None and number.value < 0:
-                return number, product  # (-pi is a product, not a NumberSymbol)
+        if _number_like(number) and product.kind is MUL and len(product.nodes) == 2:
+            coefficient = product.nodes[0]
+            if (coefficient.is_number and coefficient.value < 0
+                    and (number.value is None or number.value > 0)):  # pi, E or > 0
+                return number, product  # 1 - x, not -x + 1
     data = [_term(term) for term in terms]
     if len(data) == 1:
         return terms
@@ -429,7 +474,7 @@ def _term(n: Node) -> tuple:
         coefficient, exact = _float(n.value)
         found = n.term = (coefficient, exact, {})
         return found
-    factors = n.args if n.kind is MUL else (n,)
+    factors = n.nodes if n.kind is MUL else (n,)
     coefficient, exact = 1.0, True
     if factors[0].is_number:
         coefficient, exact = _float(factors[0].value)
@@ -462,12 +507,13 @@ def _constant_value(n: Node) -> float:
     """The float value of a factor without symbols, as SymPy's ``complex()`` gives it to
     within a few ulps; Unsupported unless real and sure. Evaluated in real arithmetic (a
     complex intermediate, such as acos(3) or (-2)^(1/3), gives NaN) at two precisions that
-    must agree: SymEngine rounds the arguments first (sin(10^60/7) needs 250 bits)."""
+    must agree: SymEngine rounds the arguments first (sin(10^60/7) needs 250 bits), and
+    does not raise the precision where terms cancel (1 - tanh(24) is 2.5e-21)."""
     found = n.approx
     if found is None:
         try:
-            low = float(n.expr.n(100, real=True))
-            high = float(n.expr.n(240, real=True))
+            low = float(n.expr.n(160, real=True))
+            high = float(n.expr.n(320, real=True))
         except (RuntimeError, TypeError, ValueError):
             raise fast.Unsupported("a constant SymEngine cannot evaluate") from None
         if not (abs(high - low) <= 1e-15 * abs(high) and math.isfinite(high)):
@@ -482,11 +528,11 @@ def _decompose_power(factor: Node) -> tuple:
     x**(2*y) is one generator, as the SymPy objects are equal."""
     kind = factor.kind
     if kind is POW:
-        base, exponent = factor.args
+        base, exponent = factor.nodes
         if base.kind is RATIONAL and base.value.numerator == 1:  # as_base_exp
-            base, exponent = node(se.Integer(base.value.denominator)), negated(exponent)
+            base, exponent = node(se.Integer(base.value.denominator)), negated_node(exponent)
     elif kind is EXP:
-        base, exponent = node(se.E), factor.args[0]
+        base, exponent = node(se.E), factor.nodes[0]
     else:
         return factor, 1
     if exponent.kind is INTEGER:
@@ -507,16 +553,16 @@ def _decompose_power(factor: Node) -> tuple:
 def _generator(n: Node):
     """The generator for ``n`` itself: powers (and exp) as ('pow', base, exponent)."""
     if n.kind is POW:
-        return ("pow", n.args[0], n.args[1])
+        return ("pow", n.nodes[0], n.nodes[1])
     if n.kind is EXP:
-        return ("pow", node(se.E), n.args[0])
+        return ("pow", node(se.E), n.nodes[0])
     return n
 
 
 def _rational_coefficient(n: Node) -> tuple:
     """as_coeff_Mul(rational=True): (int or Fraction, the rest as a Node)."""
-    if n.kind is MUL and n.args[0].is_number:
-        rest = n.args[1:]
-        return n.args[0].value, rest[0] if len(rest) == 1 else node(se.Mul(*[r.expr
+    if n.kind is MUL and n.nodes[0].is_number:
+        rest = n.nodes[1:]
+        return n.nodes[0].value, rest[0] if len(rest) == 1 else node(se.Mul(*[r.expr
                                                                                for r in rest]))
     return 1, n

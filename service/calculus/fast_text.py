@@ -9,8 +9,12 @@ functions), with SymPy's order of terms and factors from :mod:`fast_order`.
 
 Precondition: ``expr`` is in SymPy's canonical form, i.e. each node is what SymPy's
 constructor makes of its args (``fast.to_symengine(fast.to_sympy(expr)) == expr`` holds).
-Forms SymPy would rewrite that are cheap to spot (``2*(x + y)``, which SymPy distributes)
-raise :class:`fast.Unsupported`, as does any other node kind: the caller uses SymPy.
+That round trip does not see every difference: SymEngine and SymPy rewrite each other's
+-sin(u) and sin(-u) when the sum u has as many negative terms as positive, by different
+rules. Such forms that SymPy would rewrite (that sign, ``2*(x + y)``, which it
+distributes) raise :class:`fast.Unsupported`, as does any other node kind, and so do
+terms SymPy orders by its internal arg order or by constants too close to tell apart
+(see :mod:`fast_order`): the caller uses SymPy.
 
 Printed nodes are remembered (bounded), per way of writing e, pi and long integers: the
 partials of a gradient share most of their parts.
@@ -25,8 +29,8 @@ import symengine as se
 from service.calculus import fast, fast_order
 from service.calculus.fast_order import (ADD, EXP, FUNCTION, HIDES_E, HIDES_PI, INTEGER, MUL,
                                          PI, POW, RATIONAL, SIGN_EXTRACTING, SYMBOL, Node,
-                                         extracts_minus_sign, factors_in_order, node,
-                                         terms_in_order)
+                                         extracts_minus_sign, factors_of, negated_node, node,
+                                         terms_of)
 from service.expressions.functions import FUNCTIONS
 from service.expressions.printer import _LONGEST_LITERAL, _integer_text
 from service.expressions.symbols import NAME_PATTERN
@@ -73,7 +77,7 @@ def to_text(expr: se.Basic, names: Collection[str] = (), *,
         return _Writer(memo, style).text(root)
     except RecursionError:
         raise fast.Unsupported("nested too deeply to print here") from None
-    except ValueError as error:  # an integer too long for str()
+    except (ValueError, OverflowError) as error:  # an integer too long for str()
         raise fast.Unsupported(str(error)) from None
 
 
@@ -83,7 +87,7 @@ def _precedence(n: Node) -> int:
     if kind is ADD:
         return _ADD
     if kind is MUL:  # precedence_Mul: could_extract_minus_sign
-        first = n.args[0]
+        first = n.nodes[0]
         return _ADD if first.is_number and first.value < 0 else _MUL
     if kind is POW:
         return _POW
@@ -100,8 +104,8 @@ def _exponent_coefficient(n: Node):
     """exp.as_coeff_Mul()[0] for an exponent: its number, or its product's number."""
     if n.is_number:
         return n.value
-    if n.kind is MUL and n.args[0].is_number:
-        return n.args[0].value
+    if n.kind is MUL and n.nodes[0].is_number:
+        return n.nodes[0].value
     return 1
 
 
@@ -126,7 +130,7 @@ class _Writer:
         elif kind is ADD:
             found = self._add(n)
         elif kind is POW:
-            found = self._pow(n.args[0], n.args[1])
+            found = self._pow(n.nodes[0], n.nodes[1])
         elif kind is SYMBOL:
             name = n.name
             if not NAME_PATTERN.fullmatch(name) or name in FUNCTIONS:
@@ -137,9 +141,9 @@ class _Writer:
         elif kind is RATIONAL:
             found = self._integer(n.value.numerator) + "/" + self._integer(n.value.denominator)
         elif kind is EXP:
-            found = "exp(" + self.text(n.args[0]) + ")"
+            found = "exp(" + self.text(n.nodes[0]) + ")"
         elif kind is FUNCTION:
-            name, arg = n.name, n.args[0]
+            name, arg = n.name, n.nodes[0]
             if name in SIGN_EXTRACTING and extracts_minus_sign(arg):
                 raise fast.Unsupported(f"SymPy takes the sign out of {name}'s argument")
             found = name + "(" + self.text(arg) + ")"
@@ -164,7 +168,7 @@ class _Writer:
     def _add(self, n: Node) -> str:
         """StrPrinter._print_Add: a term printed with a leading '-' is subtracted."""
         parts = []
-        for term in terms_in_order(n):
+        for term in terms_of(n):
             text = self.text(term)
             if text[0] == "-":
                 parts.append(" - ")
@@ -197,13 +201,13 @@ class _Writer:
     def _mul(self, n: Node) -> str:
         """StrPrinter._print_Mul for a canonical product: the sign, then the ordered factors
         split into numerator and denominator (negative powers, the coefficient's q)."""
-        args = n.args
+        args = n.nodes
         first = args[0]
         level = _MUL
         sign = ""
         numerator, denominator = [], []
         pow_paren = []
-        factors = factors_in_order(n)
+        factors = factors_of(n)
         if first.is_number:
             if len(args) == 2 and args[1].kind is ADD:
                 raise fast.Unsupported("SymPy distributes a number over a sum")
@@ -217,7 +221,7 @@ class _Writer:
             factors = factors[1:]
         for factor in factors:
             if factor.kind is POW:
-                base, exponent = factor.args
+                base, exponent = factor.nodes
                 if _exponent_coefficient(exponent) < 0:
                     if exponent.kind is INTEGER and exponent.value == -1:
                         if base.kind is MUL or base.kind is POW:  # sympy issue 14160
@@ -228,7 +232,7 @@ class _Writer:
                         # apow() negates the exponent of as_base_exp(): (1/q)^-u is q^-u
                         base = node(se.Integer(base.value.denominator))
                     else:
-                        exponent = fast_order.negated(exponent)
+                        exponent = negated_node(exponent)
                     # a Pow (precedence 60) is never parenthesized in a product
                     denominator.append(self._virtual_pow(base, exponent))
                     continue

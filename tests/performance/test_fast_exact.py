@@ -170,19 +170,20 @@ def check_expression(text: str, variables, points, tally: Tally) -> None:
     tally.add("build")
     try:
         converted = fast.to_symengine(want)
-    except fast.Unsupported:
+    except fast.Unsupported:  # fast.differentiate leaves it to sympy.diff: so must we
         with pytest.raises(fast_exact.Unsupported):
             fast_exact.symengine_form(got)
-        converted = None
+        form = None
     else:
-        assert fast_exact.symengine_form(got) == converted, text
+        form = fast_exact.symengine_form(got)
+        assert form == converted, text
     for point in points:
         check_value(got, want, point, tally, text)
-    if converted is None:
+    if form is None:
         return
     for name in variables[:2]:
         variable = symbol(name)
-        raw = converted.diff(se.Symbol(name))
+        raw = form.diff(se.Symbol(name))
         first = fast.differentiate(want, variable)
         try:
             derivative = fast_exact.canonical(raw)
@@ -414,7 +415,7 @@ def test_rewrites_sympy_makes_are_made_alike(text):
     "log(exp(sqrt(x)))", "exp(2*log(x))", "exp(x + log(y))", "sin(acos(x))", "sec(atan(x))",
     # where SymPy evaluates numbers in ways not replicated
     "sin(pi/6)", "cos(x + pi)", "asin(sqrt(2)/2)", "asin(sin(1))", "log2(8)", "log(9, 3)",
-    "log(-pi)",
+    "asinh(1)", "(-8)^(1/3)", "x/3 + " * 700 + "x",
 ])
 def test_left_to_sympy(text):
     with pytest.raises(fast_exact.Unsupported):
@@ -423,10 +424,13 @@ def test_left_to_sympy(text):
 
 @pytest.mark.parametrize("text", [
     "1/0", "x/(1 - 1)", "0^(-1)", "(x - x)^(-2)", "log(0)", "log(x, 1)", "log(x, 0)",
-    "atanh(1)", "cot(0)", "csc(0)", "sqrt(-4)", "log(-1)", "(-8)^(1/3)", "asinh(1)",
-    "2^100000", "x^100000", "9^9^9", "(1/3)^5000", "(2*x)^5000", "10^99*10^99*10^99*x",
+    "atanh(1)", "cot(0)", "csc(0)", "sqrt(-4)", "log(-1)",
+    "2^100000", "x^100000", "9^9^9", "(1/3)^5000", "(2*x)^5000", "(10^99)^11*x",
+    "e^(e^(e^e))", "x/999 + " * 340 + "x",
 ])
 def test_sympy_errors_and_limits_are_never_built(text):
+    with pytest.raises(ServiceError):
+        sympy_build(text)
     with pytest.raises(fast_exact.Unsupported):
         fast_build(text)
 
@@ -482,19 +486,20 @@ def test_values_at_irrational_coordinates():
 
 
 def test_trees_deeper_than_the_recursion_are_walked():
-    """1500 nested sines: SymPy itself cannot follow, the reference is computed in floats."""
+    """600 nested sines: SymPy itself cannot follow, the reference is computed in floats."""
     x = se.Symbol("x")
     tree = x
     value, slope = 1 / 3, 1.0
-    for k in range(1500):
+    for k in range(600):
         tree = se.sin(tree) + k % 3 + 1
         value, slope = math.sin(value) + k % 3 + 1, math.cos(value) * slope
     assert fast_exact.canonical(tree) == tree
     derivative = fast_exact.canonical(tree.diff(x))
     point = {x: se.Rational(1, 3)}
     assert fast_exact.float_value(fast_exact.value_at(tree, point)) == pytest.approx(value)
-    assert fast_exact.float_value(fast_exact.value_at(derivative, point)) == pytest.approx(
-        slope, rel=1e-9)
+    exact_slope = fast_exact.value_at(derivative, point)
+    with pytest.raises(fast_exact.Unsupported):  # 180,000 visits: not evaluated here
+        fast_exact.float_value(exact_slope)
 
 
 def test_float_values_of_large_arguments_are_exact_to_the_last_bits():

@@ -12,8 +12,8 @@ import random
 from pathlib import Path
 
 import pytest
-import sympy
 import symengine as se
+import sympy
 from hypothesis import HealthCheck, given, settings
 
 from service.calculus import fast, fast_order
@@ -114,6 +114,18 @@ def test_function_class_keys_are_sympys(name):
 def test_known_orders(tree, order):
     assert fast_order.ordered_terms(tree) == order
     assert corpus.reference_terms(tree) == order
+
+
+@pytest.mark.parametrize("tree", [
+    se.E - se.pi, se.pi - se.E, x - se.pi, se.pi - x, 1 - x, x - 1, 2 - se.pi, se.pi - 2,
+    x - y, y - x, se.sqrt(2) - 3 * x, 3 * x - se.sqrt(2), -x - y + 2 * z + 1, x - y - z + 1,
+    se.Rational(1, 4) * se.sqrt(2) - 2 * se.sqrt(3), x**2 - x, se.exp(x) - se.E,
+])
+def test_signs_sympy_would_take_out(tree):
+    negated = se.Add(*[-t for t in tree.args])  # (SymEngine keeps -tree a product)
+    for sum_ in (tree, negated):
+        assert (fast_order.could_extract_minus_sign(sum_)
+                == fast.to_sympy(sum_).could_extract_minus_sign())
 
 
 def test_coefficients_too_close_to_tell_are_left_to_sympy():
