@@ -23,6 +23,10 @@ def exact_decimal(text: str, position: int, limits: Limits) -> tuple[int, int]:
     Raises LimitExceeded when the numerator or the denominator would have more than
     ``limits.max_integer_digits`` digits.
     """
+    length = len(text)
+    if length <= _CHUNK and length <= limits.max_integer_digits and text.isdigit() and (
+            text.isascii()):
+        return int(text), 1  # the common case: a plain integer the limit cannot refuse
     whole, fraction, exponent_text = _PARTS.fullmatch(text).groups()
     fraction = fraction.rstrip("0")
     digits = (whole + fraction).lstrip("0")

@@ -13,7 +13,6 @@ and ``x^-y^2`` is ``x^(-(y^2))``. Implicit multiplication is only allowed after 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
 from typing import Collection
 
 from service.config import Limits
@@ -48,29 +47,32 @@ def parse_tree(text: str, limits: Limits, *, non_functions: Collection[str] = ()
     return _Parser(text, tokens, limits, frozenset(non_functions)).run()
 
 
-@dataclass
-class _Link:
-    """One operand of a power chain ``a^b^c``, with the signs written before it."""
-
-    signs: tuple[Token, ...]
-    operand: Node
+_NUMBER, _NAME, _PLUS, _MINUS, _DIVIDE, _TIMES, _POWER = (
+    Kind.NUMBER, Kind.NAME, Kind.PLUS, Kind.MINUS, Kind.DIVIDE, Kind.TIMES, Kind.POWER)
+_LPAREN, _RPAREN, _COMMA, _END = Kind.LPAREN, Kind.RPAREN, Kind.COMMA, Kind.END
+_new = tuple.__new__  # makes a token or node from the tuple of its fields, quickly
 
 
-@dataclass
 class _Group:
     """One open level: the whole text, a parenthesis, or a call's argument list."""
 
-    opener: Token | None = None  # the '(' (None for the whole text)
-    function: FunctionInfo | None = None
-    name: Token | None = None  # the called name, for calls
-    args: list[Node] = field(default_factory=list)  # finished arguments
-    terms: list[Node] = field(default_factory=list)  # finished terms of the current sum
-    term_operator: Token | None = None  # '+' or '-' before the current term
-    factors: list[Node] = field(default_factory=list)  # finished factors of the current term
-    factor_operator: Token | None = None  # '*' or '/' before the current factor
-    chain: list[_Link] = field(default_factory=list)  # the power chain being read
-    signs: list[Token] = field(default_factory=list)  # signs read before the next operand
-    levels: int = 0  # nesting levels added by the pending signs and '^'
+    __slots__ = ("opener", "function", "name", "args", "terms", "term_operator", "factors",
+                 "factor_operator", "chain", "signs", "levels")
+
+    def __init__(self, opener: Token | None = None, function: FunctionInfo | None = None,
+                 name: Token | None = None):
+        self.opener = opener  # the '(' (None for the whole text)
+        self.function = function
+        self.name = name  # the called name, for calls
+        self.args: list[Node] = []  # finished arguments
+        self.terms: list[Node] = []  # finished terms of the current sum
+        self.term_operator: Token | None = None  # '+' or '-' before the current term
+        self.factors: list[Node] = []  # finished factors of the current term
+        self.factor_operator: Token | None = None  # '*' or '/' before the current factor
+        # the power chain being read: one (signs written before it, operand) per operand
+        self.chain: list[tuple[tuple[Token, ...], Node]] = []
+        self.signs: list[Token] = []  # signs read before the next operand
+        self.levels = 0  # nesting levels added by the pending signs and '^'
 
     def is_empty(self) -> bool:
         return not (self.args or self.terms or self.factors or self.chain or self.signs)
@@ -84,191 +86,190 @@ class _Parser:
         self.limits = limits
         self.non_functions = non_functions
         self.stack = [_Group()]
-        self.depth = 0
-        self.nodes = 0
-        self.last_kind = ""  # of the last operand read: "number", "name" or "group"
-        self.last_span = (0, 0)
 
     def run(self) -> Node:
-        index, expect_operand = 0, True
+        """Read the tokens in two alternating states: an operand (with the signs and '('
+        before it), then what follows one. One loop with the hot steps written out, for
+        speed; the folding into nodes is in _end_factor, _end_term and _end_sum."""
+        tokens, limits, stack = self.tokens, self.limits, self.stack
+        max_nodes, max_depth = limits.max_expression_nodes, limits.max_nesting_depth
+        group = stack[0]
+        index = nodes = depth = 0  # nodes and depth so far, checked as they grow
         while True:
-            token = self.tokens[index]
-            if expect_operand:
-                index, expect_operand = self._operand(token, index)
-            elif token.kind is Kind.END:
-                return self._finish()
+            # -- reading an operand ------------------------------------------------------
+            token = tokens[index]
+            kind = token[0]
+            if kind is _NUMBER:
+                nodes += 1
+                if nodes > max_nodes:
+                    raise self._too_many(token)
+                _, text, position = token
+                numerator, denominator = exact_decimal(text, position, limits)
+                node = _new(Number, (position, position + len(text), numerator, denominator))
+                last_kind = "number"
+                index += 1
+            elif kind is _NAME:
+                if tokens[index + 1][0] is _LPAREN:
+                    function = self._function(token, index)
+                    nodes += 1
+                    if nodes > max_nodes:
+                        raise self._too_many(token)
+                    depth += 1
+                    if depth > max_depth:
+                        raise self._too_deep(token)
+                    group = _Group(tokens[index + 1], function, token)
+                    stack.append(group)
+                    index += 2
+                    continue
+                _, text, position = token
+                if text in FUNCTIONS:
+                    raise ExpressionError(
+                        f"'{text}' at position {position} is a function; call it like {text}(x)",
+                        position,
+                    )
+                nodes += 1
+                if nodes > max_nodes:
+                    raise self._too_many(token)
+                node = _new(Name, (position, position + len(text), text))
+                last_kind = "name"
+                index += 1
+            elif kind is _PLUS or kind is _MINUS:
+                nodes += 1
+                if nodes > max_nodes:
+                    raise self._too_many(token)
+                depth += 1
+                group.levels += 1
+                if depth > max_depth:
+                    raise self._too_deep(token)
+                group.signs.append(token)
+                index += 1
+                continue
+            elif kind is _LPAREN:
+                depth += 1
+                if depth > max_depth:
+                    raise self._too_deep(token)
+                group = _Group(token)
+                stack.append(group)
+                index += 1
+                continue
+            elif kind is _RPAREN and group.function and group.is_empty():
+                node = self._close(token)  # a call without arguments: _close checks the arity
+                depth -= 1
+                group = stack[-1]
+                last_kind = "group"
+                index += 1
             else:
-                index, expect_operand = self._operator(token, index)
+                raise self._unexpected(token, index)
 
-    # -- the two states: reading an operand, reading what follows one --------------------
+            while True:
+                # -- the operand read is the next link of the power chain ---------------
+                signs = group.signs
+                if signs:
+                    group.chain.append((tuple(signs), node))
+                    signs.clear()
+                else:
+                    group.chain.append(((), node))
+                # -- reading what follows it --------------------------------------------
+                token = tokens[index]
+                kind = token[0]
+                if kind is _RPAREN:
+                    if group.opener is None:
+                        raise ExpressionError(
+                            f"unexpected ')' at position {token[2]}; it has no matching '('",
+                            token[2],
+                        )
+                    depth -= 1 + group.levels
+                    node = self._close(token)
+                    group = stack[-1]
+                    last_kind = "group"
+                    index += 1
+                    continue  # the group is an operand: read what follows it
+                if kind is _TIMES or kind is _DIVIDE:
+                    nodes += 1
+                    if nodes > max_nodes:
+                        raise self._too_many(token)
+                    _end_factor(group)
+                    group.factor_operator = token
+                    index += 1
+                elif kind is _PLUS or kind is _MINUS:
+                    nodes += 1
+                    if nodes > max_nodes:
+                        raise self._too_many(token)
+                    _end_term(group)
+                    group.term_operator = token
+                    index += 1
+                elif kind is _POWER:
+                    nodes += 1
+                    if nodes > max_nodes:
+                        raise self._too_many(token)
+                    depth += 1
+                    group.levels += 1  # released when the chain ends
+                    if depth > max_depth:
+                        raise self._too_deep(token)
+                    index += 1
+                    break
+                elif kind is _END:
+                    return self._finish()
+                elif kind is _COMMA:
+                    if group.function is None:
+                        raise ExpressionError(
+                            f"unexpected ',' at position {token[2]}; commas only separate "
+                            "the arguments of a function",
+                            token[2],
+                        )
+                    group.args.append(_end_sum(group))
+                    index += 1
+                elif (kind is _LPAREN and (last_kind == "number" or last_kind == "group")
+                      or kind is _NAME and last_kind == "number"):
+                    # implicit multiplication: read the same token again, as the next factor
+                    nodes += 1
+                    if nodes > max_nodes:
+                        raise self._too_many(token)
+                    _end_factor(group)
+                else:
+                    raise self._missing_operator(token, index)
+                depth -= group.levels  # the chain has ended, and the levels it added
+                group.levels = 0
+                break
 
-    def _operand(self, token: Token, index: int) -> tuple[int, bool]:
-        group = self.stack[-1]
-        if token.kind in (Kind.PLUS, Kind.MINUS):
-            self._count(token)
-            self._deeper(token, group)
-            group.signs.append(token)
-            return index + 1, True
-        if token.kind is Kind.NUMBER:
-            self._count(token)
-            numerator, denominator = exact_decimal(token.text, token.position, self.limits)
-            self._push(Number(token.position, token.end, numerator, denominator), "number")
-            return index + 1, False
-        if token.kind is Kind.NAME and self.tokens[index + 1].kind is Kind.LPAREN:
-            function = self._function(token, index)
-            self._count(token)
-            self._open(self.tokens[index + 1], function, token)
-            return index + 2, True
-        if token.kind is Kind.NAME:
-            if token.text in FUNCTIONS:
-                raise ExpressionError(
-                    f"'{token.text}' at position {token.position} is a function; "
-                    f"call it like {token.text}(x)",
-                    token.position,
-                )
-            self._count(token)
-            self._push(Name(token.position, token.end, token.text), "name")
-            return index + 1, False
-        if token.kind is Kind.LPAREN:
-            self._open(token)
-            return index + 1, True
-        if token.kind is Kind.RPAREN and group.function and group.is_empty():
-            self._close(token)  # a call without arguments: _close checks the arity
-            return index + 1, False
-        raise self._unexpected(token, index)
-
-    def _operator(self, token: Token, index: int) -> tuple[int, bool]:
-        group = self.stack[-1]
-        if token.kind in (Kind.PLUS, Kind.MINUS):
-            self._count(token)
-            self._end_term(group)
-            group.term_operator = token
-        elif token.kind in (Kind.TIMES, Kind.DIVIDE):
-            self._count(token)
-            self._end_factor(group)
-            group.factor_operator = token
-        elif token.kind is Kind.POWER:
-            self._count(token)
-            self._deeper(token, group)
-        elif token.kind is Kind.COMMA:
-            if group.function is None:
-                raise ExpressionError(
-                    f"unexpected ',' at position {token.position}; commas only separate "
-                    "the arguments of a function",
-                    token.position,
-                )
-            group.args.append(self._end_sum(group))
-        elif token.kind is Kind.RPAREN:
-            if group.opener is None:
-                raise ExpressionError(
-                    f"unexpected ')' at position {token.position}; it has no matching '('",
-                    token.position,
-                )
-            self._close(token)
-            return index + 1, False
-        elif self._implicit_multiplication(token):
-            self._count(token)
-            self._end_factor(group)
-            return index, True  # read the same token again, as the next factor
-        else:
-            raise self._missing_operator(token, index)
-        return index + 1, True
-
-    def _implicit_multiplication(self, token: Token) -> bool:
-        if self.last_kind == "number":
-            return token.kind in (Kind.NAME, Kind.LPAREN)
-        return self.last_kind == "group" and token.kind is Kind.LPAREN
-
-    # -- building the tree ------------------------------------------------------------
-
-    def _push(self, node: Node, kind: str) -> None:
-        group = self.stack[-1]
-        group.chain.append(_Link(tuple(group.signs), node))
-        group.signs.clear()
-        self.last_kind, self.last_span = kind, (node.start, node.end)
-
-    def _end_factor(self, group: _Group) -> None:
-        """Fold the power chain (right to left) into one factor of the current term."""
-        *bases, last = group.chain
-        node = _signed(last.signs, last.operand)
-        for link in reversed(bases):
-            node = _signed(link.signs, Power(link.operand.start, node.end, link.operand, node))
-        operator = group.factor_operator
-        if operator is not None and operator.kind is Kind.DIVIDE:
-            node = Reciprocal(operator.position, node.end, node)
-        group.factors.append(node)
-        group.chain.clear()
-        group.factor_operator = None
-        self.depth -= group.levels
-        group.levels = 0
-
-    def _end_term(self, group: _Group) -> None:
-        self._end_factor(group)
-        factors = group.factors
-        node = factors[0] if len(factors) == 1 else Product(
-            factors[0].start, factors[-1].end, tuple(factors))
-        operator = group.term_operator
-        if operator is not None and operator.kind is Kind.MINUS:
-            node = Negate(operator.position, node.end, node)
-        group.terms.append(node)
-        group.factors = []
-        group.term_operator = None
-
-    def _end_sum(self, group: _Group) -> Node:
-        self._end_term(group)
-        terms = group.terms
-        group.terms = []
-        return terms[0] if len(terms) == 1 else Sum(terms[0].start, terms[-1].end, tuple(terms))
-
-    def _open(self, paren: Token, function: FunctionInfo | None = None,
-              name: Token | None = None) -> None:
-        self._deeper(name or paren)
-        self.stack.append(_Group(opener=paren, function=function, name=name))
-
-    def _close(self, paren: Token) -> None:
+    def _close(self, paren: Token) -> Node:
+        """Close the innermost group (the caller releases its levels): its node."""
         group = self.stack.pop()
-        self.depth -= 1
         if not group.is_empty():
-            group.args.append(self._end_sum(group))
+            group.args.append(_end_sum(group))
+        end = paren[2] + 1
         if group.function is None:
-            node = replace(group.args[0], start=group.opener.position, end=paren.end)
-        else:
-            _check_arity(group.function, len(group.args), group.name)
-            node = Call(group.name.position, paren.end, group.function.name, tuple(group.args))
-        self._push(node, "group")
+            inner = group.args[0]  # the group's span includes its parentheses
+            return _new(type(inner), (group.opener[2], end, *inner[2:]))
+        _check_arity(group.function, len(group.args), group.name)
+        return _new(Call, (group.name[2], end, group.function.name, tuple(group.args)))
 
     def _finish(self) -> Node:
         if len(self.stack) > 1:
             opener = self.stack[-1].opener
             raise ExpressionError(
                 f"unclosed '(' opened at position {opener.position}", opener.position)
-        return self._end_sum(self.stack[0])
+        return _end_sum(self.stack[0])
 
     # -- limits -------------------------------------------------------------------------
 
-    def _count(self, token: Token) -> None:
-        self.nodes += 1
-        if self.nodes > self.limits.max_expression_nodes:
-            raise LimitExceeded(
-                "the expression has too many operators, numbers and names "
-                f"(counting stopped at position {token.position})",
-                self.limits.max_expression_nodes,
-                Limits.env_var("max_expression_nodes"),
-                position=token.position,
-            )
+    def _too_many(self, token: Token) -> LimitExceeded:
+        return LimitExceeded(
+            "the expression has too many operators, numbers and names "
+            f"(counting stopped at position {token.position})",
+            self.limits.max_expression_nodes,
+            Limits.env_var("max_expression_nodes"),
+            position=token.position,
+        )
 
-    def _deeper(self, token: Token, group: _Group | None = None) -> None:
-        self.depth += 1
-        if group is not None:
-            group.levels += 1
-        if self.depth > self.limits.max_nesting_depth:
-            raise LimitExceeded(
-                f"the expression nests too deeply at position {token.position} "
-                "(parentheses, function calls, signs and powers each add a level)",
-                self.limits.max_nesting_depth,
-                Limits.env_var("max_nesting_depth"),
-                position=token.position,
-            )
+    def _too_deep(self, token: Token) -> LimitExceeded:
+        return LimitExceeded(
+            f"the expression nests too deeply at position {token.position} "
+            "(parentheses, function calls, signs and powers each add a level)",
+            self.limits.max_nesting_depth,
+            Limits.env_var("max_nesting_depth"),
+            position=token.position,
+        )
 
     # -- errors -------------------------------------------------------------------------
 
@@ -314,7 +315,8 @@ class _Parser:
             f"{message}; expected a number, a name or '(' after '{previous.text}'", position)
 
     def _missing_operator(self, token: Token, index: int) -> ExpressionError:
-        left = self.text[self.last_span[0]:self.last_span[1]]
+        last = self.stack[-1].chain[-1][1]  # the operand just read
+        left = self.text[last.start:last.end]
         right = self._operand_text(index)
         message = f"missing operator at position {token.position}"
         if max(len(left), len(right)) <= _SNIPPET_LENGTH:
@@ -337,10 +339,55 @@ class _Parser:
         return self.text[first.position:]  # pragma: no cover - END always stops the loop
 
 
+def _end_factor(group: _Group) -> None:
+    """Fold the power chain (right to left) into one factor of the current term."""
+    chain = group.chain
+    signs, node = chain.pop()
+    if signs:
+        node = _signed(signs, node)
+    while chain:
+        signs, base = chain.pop()
+        node = _new(Power, (base[0], node[1], base, node))
+        if signs:
+            node = _signed(signs, node)
+    operator = group.factor_operator
+    if operator is not None:
+        if operator[0] is _DIVIDE:
+            node = _new(Reciprocal, (operator[2], node[1], node))
+        group.factor_operator = None
+    group.factors.append(node)
+
+
+def _end_term(group: _Group) -> None:
+    _end_factor(group)
+    factors = group.factors
+    if len(factors) == 1:
+        node = factors.pop()
+    else:
+        node = _new(Product, (factors[0][0], factors[-1][1], tuple(factors)))
+        factors.clear()
+    operator = group.term_operator
+    if operator is not None:
+        if operator[0] is _MINUS:
+            node = _new(Negate, (operator[2], node[1], node))
+        group.term_operator = None
+    group.terms.append(node)
+
+
+def _end_sum(group: _Group) -> Node:
+    _end_term(group)
+    terms = group.terms
+    if len(terms) == 1:
+        return terms.pop()
+    node = _new(Sum, (terms[0][0], terms[-1][1], tuple(terms)))
+    terms.clear()
+    return node
+
+
 def _signed(signs: tuple[Token, ...], node: Node) -> Node:
     for sign in reversed(signs):
-        if sign.kind is Kind.MINUS:
-            node = Negate(sign.position, node.end, node)
+        if sign[0] is _MINUS:
+            node = _new(Negate, (sign[2], node[1], node))
     return node
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from service.errors import ExpressionError
 
@@ -32,8 +32,9 @@ class Kind(Enum):
     END = "end of expression"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A token: a tuple underneath, so that the tokenizer makes them cheaply."""
+
     kind: Kind
     text: str
     position: int
@@ -43,11 +44,16 @@ class Token:
         return self.position + len(self.text)
 
 
-# A decimal literal: digits with an optional point, or a point and digits, then an optional
-# exponent. "2e" and "2e+x" are the number 2 followed by the name e: the exponent needs digits.
-_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SPACE = re.compile(r"\s+")
+# One alternative per token, tried in order at each position: a decimal literal (digits with
+# an optional point, or a point and digits, then an optional exponent: "2e" and "2e+x" are
+# the number 2 followed by the name e, the exponent needs digits), a name, "**", a run of
+# whitespace, or any other single character (an operator, or one outside the grammar). No
+# alternative matches the empty string and the last matches anything, so the pieces tile
+# the text and each starts where the one before ended.
+_PIECES = re.compile(
+    r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|\*\*|\s+|.",
+    re.DOTALL,
+)
 _OPERATORS = {
     "**": Kind.POWER,
     "^": Kind.POWER,
@@ -58,6 +64,14 @@ _OPERATORS = {
     "(": Kind.LPAREN,
     ")": Kind.RPAREN,
     ",": Kind.COMMA,
+}
+_SKIP = object()  # the kind of a run of whitespace
+# The kind of any other piece, by its first character: a piece starting with a digit or a
+# letter is a number or a name; one starting with "." is a number unless it is "." alone.
+_BY_FIRST = {
+    **dict.fromkeys("0123456789.", Kind.NUMBER),
+    **dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", Kind.NAME),
+    **dict.fromkeys(" \t\n\r\f\v", _SKIP),
 }
 
 # Characters that look like part of the grammar, and what to type instead.
@@ -84,25 +98,23 @@ _ASCII_HINTS = {
 def tokenize(text: str) -> list[Token]:
     """Return the tokens of ``text``, ending with an END token at ``len(text)``."""
     tokens: list[Token] = []
-    position, length = 0, len(text)
-    while position < length:
-        char = text[position]
-        if char.isspace():
-            position = _SPACE.match(text, position).end()
-            continue
-        match = _NUMBER.match(text, position) or _NAME.match(text, position)
-        if match:
-            kind = Kind.NAME if match.re is _NAME else Kind.NUMBER
-            tokens.append(Token(kind, match.group(), position))
-            position = match.end()
-            continue
-        operator = text[position:position + 2] if text.startswith("**", position) else char
-        if operator in _OPERATORS:
-            tokens.append(Token(_OPERATORS[operator], operator, position))
-            position += len(operator)
-            continue
-        raise ExpressionError(_unexpected_character(char, position), position)
-    tokens.append(Token(Kind.END, "", length))
+    append, new, operators, by_first = tokens.append, tuple.__new__, _OPERATORS, _BY_FIRST
+    position = 0
+    for piece in _PIECES.findall(text):
+        kind = operators.get(piece)
+        if kind is None:
+            kind = by_first.get(piece[0])
+            if kind is _SKIP:
+                position += len(piece)
+                continue
+            if kind is None or piece == ".":
+                if piece.isspace():
+                    position += len(piece)
+                    continue
+                raise ExpressionError(_unexpected_character(piece, position), position)
+        append(new(Token, (kind, piece, position)))
+        position += len(piece)
+    append(new(Token, (Kind.END, "", position)))
     return tokens
 
 
