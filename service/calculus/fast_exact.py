@@ -1206,10 +1206,25 @@ def _walk_recursively(node, done: dict, visit, depth: int):
     if found is None:
         if depth > _DEPTH:
             raise _TooDeep
-        args = node.args
-        found = done[node] = visit(
-            node, args, [_walk_recursively(a, done, visit, depth + 1) for a in args])
+        found = done[node] = _visit_recursively(node, done, visit, depth)
     return found
+
+
+def _visit_recursively(node, done: dict, visit, depth: int):
+    """visit(node, ...) for a node not yet done. Its args are looked up here first: most
+    are shared parts, already done, and a call per arg is a good part of a walk."""
+    args = node.args
+    results = []
+    get = done.get
+    depth += 1
+    for a in args:
+        found = get(a)
+        if found is None:
+            if depth > _DEPTH:
+                raise _TooDeep
+            found = done[a] = _visit_recursively(a, done, visit, depth)
+        results.append(found)
+    return visit(node, args, results)
 
 
 def _walk_iteratively(root, done: dict, visit) -> None:
@@ -1481,14 +1496,22 @@ def _value_node(node, args, results):
             return node, False, info[1], 1, info[0]
         return node, False, 0, 1, 0.0
     t = type(node)
-    bits = max(r[2] for r in results)
-    visits = 1 + sum(r[3] for r in results)
+    # one pass over the results (their bits, visits and digits; whether a symbol was
+    # replaced below), not one generator each: this runs for every node of every value
+    bits, visits, digits, replaced = 0, 1, 0.0, False
+    for r in results:
+        if r[2] > bits:
+            bits = r[2]
+        visits += r[3]
+        digits += r[4]
+        if r[1]:
+            replaced = True
     # bounds the builder's estimates below (adding n terms may take log10(n) more digits)
-    digits = sum(r[4] for r in results) + (math.log10(len(args)) + 1 if t is _Add else 1)
+    digits += math.log10(len(args)) + 1 if t is _Add else 1
     if (t in _FUNCTIONS or t is _Pow and type(args[0]) is _E_TYPE) and (
             type(results[-1][0]) not in _RATIONALS):
         bits = _NESTED
-    if not any(r[1] for r in results):  # SymPy leaves a node without symbols alone
+    if not replaced:  # SymPy leaves a node without symbols alone
         return node, False, bits, visits, digits
     new = [r[0] for r in results]
     # the sizes substitute_exact checks before SymPy computes (when they might matter)

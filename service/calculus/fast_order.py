@@ -108,6 +108,12 @@ def node(expr: se.Basic) -> Node:
     found = _nodes.get(expr)
     if found is not None:
         return found
+    return _new_node(expr)
+
+
+def _new_node(expr: se.Basic) -> Node:
+    """node() of an expression not yet read (args already read are looked up here, not
+    through node(): a function call per arg is a good part of reading a tree)."""
     kind = _KINDS.get(type(expr))
     value = name = None
     args = nodes = ()
@@ -118,14 +124,15 @@ def node(expr: se.Basic) -> Node:
     if kind is INTEGER:
         value = expr.p
     elif kind is RATIONAL:
-        value = Fraction(int(expr.p), int(expr.q))
+        value = _rational_value(expr)
     elif kind is SYMBOL:
         name = expr.name
         symbolic = True
         hides = _HIDING_NAMES.get(name, 0)
     elif kind is not PI and kind is not E:
         args = expr.args
-        nodes = tuple(map(node, args))
+        get = _nodes.get
+        nodes = tuple([get(a) or _new_node(a) for a in args])
         if kind is POW and nodes[0].kind is E:
             kind, args, nodes = EXP, args[1:], nodes[1:]
         elif kind is FUNCTION:
@@ -135,6 +142,36 @@ def node(expr: se.Basic) -> Node:
             hides |= arg.hides
     found = _nodes[expr] = Node(expr, kind, args, nodes, value, name, symbolic, hides)
     return found
+
+
+def _coprime_fraction(p: int, q: int) -> Fraction:
+    """Fraction(p, q) for p, q already in lowest terms, q > 1, without Fraction's gcd and
+    type checks (a good part of reading a value's numbers). Checked at import below;
+    Fraction(p, q) where this Python's Fraction is laid out otherwise."""
+    made = _new_object(Fraction)
+    made._numerator = p
+    made._denominator = q
+    return made
+
+
+_new_object = object.__new__
+try:
+    _probe = _coprime_fraction(-8, 9)
+    if not (_probe == Fraction(-8, 9) and hash(_probe) == hash(Fraction(-8, 9))
+            and str(_probe) == "-8/9" and _probe.denominator == 9 and _probe + 1 == Fraction(1, 9)):
+        raise TypeError
+except (AttributeError, TypeError):
+    _coprime_fraction = Fraction  # noqa: F811 - another layout: the ordinary constructor
+
+
+def _rational_value(expr) -> Fraction:
+    """The Fraction of a SymEngine Rational (in lowest terms, positive denominator): read
+    from its text, cheaper than ``.p``/``.q`` (each a SymEngine Integer to convert)."""
+    text = str(expr)
+    if len(text) < 40:
+        p, _, q = text.partition("/")
+        return _coprime_fraction(int(p), int(q))
+    return Fraction(int(expr.p), int(expr.q))
 
 
 def _guarded(function, expr):
