@@ -40,6 +40,8 @@ class ComputationFailed(ServiceError):
 # SymPy recurses a few frames per level of nesting: the grammar's 200 levels need more
 # than Python's default of 1000. The child's main thread has the 8 MiB C stack to hold it.
 CHILD_RECURSION_LIMIT = 12_000
+# Collector thresholds of a computation process (generation 0 allocations, then 1 and 2).
+CHILD_GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def _prepare_child(max_bytes: int) -> None:
@@ -54,6 +56,12 @@ def _prepare_child(max_bytes: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.setrecursionlimit(CHILD_RECURSION_LIMIT)
     gc.freeze()  # the inherited objects (SymPy, NumPy) stay out of the collector's walks
+    # A computation allocates thousands of objects and leaves almost no cycles (30 novel
+    # gradients leave ~4 objects for the collector), but at the default thresholds
+    # (700, 10, 10) the collections, most of all the full ones over the growing caches,
+    # took a quarter to a third of a novel gradient's time (bench/express.py). Collect
+    # rarely; refcounting still frees all the rest at once, and RLIMIT_AS bounds the process.
+    gc.set_threshold(*CHILD_GC_THRESHOLDS)
     mapped = _address_space()
     if max_bytes < mapped + MIN_HEADROOM:
         log.warning(
