@@ -78,6 +78,18 @@ def _as_float(value) -> float | None:
     return float(number.real)
 
 
+def _float_of_exact(value: sympy.Expr) -> float | None:
+    """The float64 of an exact finite real value, evaluated with precision to spare."""
+    for digits in (17, 60):
+        try:
+            number = _as_float(value.evalf(digits))
+        except (ArithmeticError, TypeError, ValueError):
+            continue
+        if number is not None:
+            return number
+    return None
+
+
 def _complex_values(compiled: Callable, numeric: Sequence[float], real_values) -> list:
     """The entries at the point in complex arithmetic, to tell complex from infinite values.
 
@@ -136,7 +148,7 @@ def evaluate_at(
                 limits=limits,
             )
         say = warnings.append if index not in quiet else (lambda _: None)
-        exact_text = None
+        exact_text = value = None
         if problem is None and exact_values is not None:
             try:
                 value = engine.substitute(expr, exact_values, limits)
@@ -159,8 +171,12 @@ def evaluate_at(
                 if complex_raw is None:
                     complex_raw = _complex_values(compiled, point.numeric, raw)
                 problem = _classify_number(complex(complex_raw[index]))
-            elif number is None:
-                say(f"{label} is too large for a float64 at this point")
+            elif number is None and value is not None:
+                # The float arithmetic lost what the exact value keeps (1/log(erf(7)): log
+                # of 1 - 4e-23 is 0 in float64): the exact value's own float, if it has one.
+                number = _float_of_exact(value)
+                if number is None:
+                    say(f"{label} is too large for a float64 at this point")
         if problem is not None:
             say(f"{label} {problem}")
         problems.append(problem)

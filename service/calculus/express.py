@@ -100,7 +100,10 @@ def _parse(expressions, limits: Limits, variables, also_symbols) -> ExpressSpec:
             tree = parse_tree(text, limits, non_functions=known)
         except ServiceError:
             raise Unsupported("an expression the SymPy path must explain") from None
-        built.append(fast_exact.build(tree, known, limits))
+        expr = fast_exact.build(tree, known, limits)
+        if _divides_by_a_constant(expr):
+            raise Unsupported("the SymPy builder checks such divisors")
+        built.append(expr)
         free |= _free_names(tree, known)
     if variables is None:
         variables = sorted(free)
@@ -108,6 +111,24 @@ def _parse(expressions, limits: Limits, variables, also_symbols) -> ExpressSpec:
             raise Unsupported("too many names")
     extra = sorted(free - set(variables))
     return ExpressSpec(tuple(built), tuple(variables), tuple(variables) + tuple(extra))
+
+
+def _divides_by_a_constant(expr: se.Basic) -> bool:
+    """Whether ``expr`` divides by a constant whose float value is 0 or unknown here
+    (1/log(erf(7))): the SymPy builder refuses the first kind
+    (builder._check_float_divisors), and SymEngine cannot evaluate erf to tell."""
+    for power in expr.atoms(se.Pow):
+        base = power.base
+        if (power.exp.is_positive or base.free_symbols or base in (se.pi, se.E)
+                or isinstance(base, (se.Integer, se.Rational))):
+            continue
+        try:
+            if complex(base) != 0:
+                continue
+        except (RuntimeError, TypeError, ValueError, ArithmeticError):
+            pass
+        return True
+    return False
 
 
 def _plain_name(name: Any) -> bool:

@@ -229,9 +229,31 @@ class _Builder:
         elif value.has(S.ImaginaryUnit):
             problem = "is not a real number"
         else:
+            self._check_float_divisors(value, node)
             return
         raise ExpressionError(f"{self._quote(node)} at position {node.start} {problem}",
                               node.start)
+
+    def _check_float_divisors(self, value: sympy.Expr, node: Node) -> None:
+        """Refuse dividing by a constant whose float64 value is 0 (log(erf(7)) is
+        log(1 - 4e-23)): SymPy orders the terms of sums, to print and to sort them, by
+        53-bit float values of their factors, and raises ZeroDivisionError on its inverse."""
+        for part in sympy.Mul.make_args(value):
+            if not (part.is_Pow and part.base.is_number and not part.base.is_Rational
+                    and part.exp.is_negative):
+                continue
+            try:
+                complex(part)
+            except ZeroDivisionError:
+                raise ExpressionError(
+                    f"{self._quote(node)} at position {node.start} divides by "
+                    f"{part.base}, which is too close to 0 to be evaluated in float "
+                    "arithmetic (below about 1e-300 or rounding to 0); rewrite the "
+                    "expression without that division",
+                    node.start,
+                ) from None
+            except (ArithmeticError, TypeError, ValueError):
+                continue
 
     def _quote(self, node: Node) -> str:
         text = self.text[node.start:node.end]

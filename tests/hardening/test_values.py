@@ -156,3 +156,40 @@ def test_results_with_long_integers_are_valid_input(survive, expression):
         _, expected = survive("/v1/gradient", original, compute=False)
         assert value["at"]["value"] == expected["at"]["gradient"]["numeric"][i] or \
             value["at"]["value"]["exact"] == expected["at"]["gradient"]["exact"][i]
+
+
+# Dividing by a constant whose float64 value is 0: log(erf(7)) is log(1 - 4.2e-23). SymPy
+# orders the terms of a sum by 53-bit float values of their factors, and raised
+# ZeroDivisionError on 1/log(erf(7)) while printing, sorting or compiling: 500s (found by
+# the round-trip property of tests/expressions/test_printer.py).
+FLOAT_ZERO_DIVISOR = [
+    ("/v1/derivative", {"expression": "-(x + log(x, erf(7)))", "variable": "x", "steps": True}),
+    ("/v1/gradient", {"expression": "-(x + log(x, erf(7)))", "point": {"x": 1}}),
+    ("/v1/gradient", {"expression": "x + 1/log(erf(9))", "steps": True}),
+    ("/v1/jacobian", {"expressions": ["x*y", "y - log(x, erf(7))"], "point": [1, 2]}),
+    ("/v1/hessian", {"expression": "y*log(x, erf(7))", "point": [2, 1]}),
+    ("/v1/taylor", {"expression": "-(x + log(x, erf(7)))", "point": {"x": 1}, "order": 1}),
+    ("/v1/gradient-descent", {"expression": "x^2 + log(x, erf(7))", "start": [1]}),
+    ("/v1/plot", {"kind": "function", "expression": "x + log(x, erf(7))", "range": [1, 2]}),
+]
+
+
+@pytest.mark.parametrize("path, body", FLOAT_ZERO_DIVISOR,
+                         ids=[f"{p}:{b.get('expression') or b['expressions']}"
+                              for p, b in FLOAT_ZERO_DIVISOR])
+def test_dividing_by_a_constant_that_is_zero_in_floats_is_a_422_naming_it(survive, path, body):
+    status, answer = survive(path, body)
+    assert status == 422, answer
+    assert "divides by log(erf(" in answer["detail"], answer
+    assert answer["errors"][0]["field"].startswith("expression"), answer
+
+
+def test_a_float_lost_to_cancellation_comes_from_the_exact_value(survive):
+    """cos(x) - 1 at x = 10^-10 is 0 in float64, -5e-21 exactly: the compiled function
+    gives an infinity, the exact value its true float (1/(cos x - 1) ~ -2/x^2, its
+    derivative ~ 4/x^3, by the Taylor series of cos)."""
+    status, answer = survive("/v1/gradient", {"expression": "1/(cos(x) - 1)",
+                                              "point": {"x": "1/10^10"}})
+    assert status == 200, answer
+    assert answer["at"]["value"]["numeric"] == pytest.approx(-2e20, rel=1e-9)
+    assert answer["at"]["gradient"]["numeric"][0] == pytest.approx(4e30, rel=1e-9)
