@@ -10,7 +10,9 @@ floor measured in the same run:
   gunicorn master, workers and computation processes, read from /proc before and after):
   the CPU figure is the steadier one on a shared machine;
 - cached ``/v1/gradient`` at a point, a new point for a known expression, and novel
-  expressions (wrk's Lua builds a new 2-4 variable expression for every request);
+  expressions (wrk's Lua builds a new 2-4 variable expression for every request), at an
+  integer point (exact and float values: the target's figure) and without a point (only
+  the symbolic gradient, text and LaTeX: what the values at the point add);
 - cold single requests (a dense 50-variable Hessian at a point, a 100-variable gradient),
   each a new expression, timed by a Python client;
 - 100,000 ``points``: the request against calling the compiled NumPy function directly and
@@ -59,6 +61,7 @@ wrk.body = [[{body}]]
 
 # A new 2-4 variable expression per request: a counter and a random draw make each unique.
 LUA_NOVEL = r"""
+local with_point = WITH_POINT
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local counter = 0
@@ -94,8 +97,8 @@ request = function()
   local expr = table.concat(parts, " + ") .. string.format(" + %d*%s*%s", counter, vars[1], vars[nvars])
   local point = {}
   for i = 1, nvars do point[i] = string.format('"%s": %d', vars[i], math.random(1, 3)) end
-  local body = string.format('{"expression": "%s", "variables": ["%s"], "point": {%s}}',
-    expr, table.concat(vars, '", "'), table.concat(point, ", "))
+  local body = string.format('{"expression": "%s", "variables": ["%s"]%s}',
+    expr, table.concat(vars, '", "'), with_point and (', "point": {' .. table.concat(point, ", ") .. '}') or "")
   return wrk.format(nil, nil, nil, body)
 end
 """
@@ -382,7 +385,10 @@ def main() -> None:
                 ("healthz", "/healthz", None),
                 ("cached gradient at a point", "/v1/gradient", LUA_POST.format(body=CACHED_BODY)),
                 ("known expression, new point", "/v1/gradient", LUA_NEW_POINT),
-                ("novel 2-4 variable expression at a point", "/v1/gradient", LUA_NOVEL),
+                ("novel 2-4 variable expression at a point", "/v1/gradient",
+                 LUA_NOVEL.replace("WITH_POINT", "true")),
+                ("novel 2-4 variable expression, symbolic", "/v1/gradient",
+                 LUA_NOVEL.replace("WITH_POINT", "false")),
             ):
                 result = wrk(server, path, args.seconds, lua)
                 best = runs.get(name)
