@@ -133,32 +133,15 @@ def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
         except fast.Unsupported:
             pass
     try:
-        try:
-            # docstring_limit=0: no str() of the whole expression for the docstring
-            return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
-                                  dummify=True, docstring_limit=0)
-        except ArithmeticError:
-            # lambdify's printer orders terms by their coefficients' 53-bit values and
-            # divides by zero on some (1/log(erf(7)): log(1 - 4e-23)); the order of the
-            # terms does not matter to the compiled code.
-            return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
-                                  dummify=True, docstring_limit=0,
-                                  printer=_unordered_numpy_printer())
+        # docstring_limit=0: no str() of the whole expression for the docstring (time, and
+        # SymPy's printing order can fail on constants: builder._check_float_divisors)
+        return sympy.lambdify(list(symbols), exprs, modules=_NUMERIC_MODULES, cse=True,
+                              dummify=True, docstring_limit=0)
     except (SyntaxError, RecursionError):  # the generated source nests past Python's limits
         raise InvalidInput(
             None, "the expression is nested too deeply to be evaluated numerically; "
                   "simplify it (fewer nested powers or calls)"
         ) from None
-
-
-def _unordered_numpy_printer():
-    """lambdify's own NumPy printer (the settings it makes for our modules), writing sums in
-    their stored order instead of SymPy's printing order."""
-    from sympy.printing.numpy import NumPyPrinter
-
-    return NumPyPrinter({"fully_qualified_modules": False, "inline": True,
-                         "allow_unknown_functions": True, "order": "none",
-                         "user_functions": {name: name for name in NUMERIC_FUNCTIONS}})
 
 
 # From 2^1024 on, a Python int has no float64 (OverflowError, where NumPy would say inf).

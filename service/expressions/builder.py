@@ -109,6 +109,7 @@ class _Builder:
         except Undefined as error:
             raise ExpressionError(f"{error} at position {node.start}", node.start) from None
         self._check_defined(value, node)
+        self._check_float_divisors(value, node)
         return value
 
     def _negate(self, node: Negate, args: list[sympy.Expr]) -> sympy.Expr:
@@ -163,6 +164,7 @@ class _Builder:
             value = sympy.Pow(base, exponent)
         self._check_exponents(value, node)
         self._check_defined(value, node)
+        self._check_float_divisors(value, node)
         return value
 
     @contextmanager
@@ -229,7 +231,6 @@ class _Builder:
         elif value.has(S.ImaginaryUnit):
             problem = "is not a real number"
         else:
-            self._check_float_divisors(value, node)
             return
         raise ExpressionError(f"{self._quote(node)} at position {node.start} {problem}",
                               node.start)
@@ -247,9 +248,8 @@ class _Builder:
             except ZeroDivisionError:
                 raise ExpressionError(
                     f"{self._quote(node)} at position {node.start} divides by "
-                    f"{part.base}, which is too close to 0 to be evaluated in float "
-                    "arithmetic (below about 1e-300 or rounding to 0); rewrite the "
-                    "expression without that division",
+                    f"{part.base}, which is 0 when evaluated in float arithmetic (it "
+                    "rounds to 0 at 53 bits); rewrite the expression without that division",
                     node.start,
                 ) from None
             except (ArithmeticError, TypeError, ValueError):
