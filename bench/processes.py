@@ -1,6 +1,6 @@
 """Where a request's CPU goes under gunicorn: the web worker against its computation process.
 
-    python bench/processes.py [--requests 2000] [--rounds 2]
+    python bench/processes.py [--requests 2000] [--rounds 2] [--isolation inline]
 
 Starts the service as README's "Run it" says, with one worker (``GRADIENT_WORKERS=1``,
 access log off), sends requests one after another over one keep-alive connection, and
@@ -61,12 +61,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per kind and round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--isolation", choices=("process", "inline"), default="process",
+                        help="GRADIENT_ISOLATION: inline computes in the web worker, to compare")
     args = parser.parse_args()
     port = free_port()
     metrics = tempfile.mkdtemp(prefix="gradient-bench-metrics-")
     env = dict(os.environ, GRADIENT_BIND=f"127.0.0.1:{port}", GRADIENT_WORKERS="1",
                GRADIENT_ACCESS_LOG="off", GRADIENT_LOG_LEVEL="warning",
-               GRADIENT_MAX_REQUESTS="0", PROMETHEUS_MULTIPROC_DIR=metrics)
+               GRADIENT_MAX_REQUESTS="0", PROMETHEUS_MULTIPROC_DIR=metrics,
+               GRADIENT_ISOLATION=args.isolation)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen([gunicorn, "service.wsgi:app"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,7 +92,7 @@ def main() -> None:
         for request in novel_requests(30, seed=1):  # starts the computation process
             post("/v1/gradient", request)
         worker = children(server.pid)[0]
-        computation = children(worker)[0]
+        computation = children(worker)[0] if args.isolation == "process" else None
         print(f"{'kind (CPU ms per request)':<40} {'round':>5} {'web worker':>10} "
               f"{'computation':>11} {'total':>7}")
         for round_ in range(args.rounds):
@@ -102,7 +105,7 @@ def main() -> None:
                 "novel gradient at an integer point": novel_requests(args.requests, seed + 1),
             }
             for name, bodies in kinds.items():
-                web, child = cpu_seconds(worker), cpu_seconds(computation)
+                web, child = cpu_seconds(worker), _cpu_or_zero(computation)
                 if bodies is None:
                     for _ in range(args.requests):
                         assert get("/healthz") == 200
@@ -110,13 +113,17 @@ def main() -> None:
                     for body in bodies:
                         assert post("/v1/gradient", body) == 200
                 web = (cpu_seconds(worker) - web) / args.requests * 1e3
-                child = (cpu_seconds(computation) - child) / args.requests * 1e3
+                child = (_cpu_or_zero(computation) - child) / args.requests * 1e3
                 print(f"{name:<40} {round_ + 1:>5} {web:>10.3f} {child:>11.3f} "
                       f"{web + child:>7.3f}")
     finally:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(metrics, ignore_errors=True)
+
+
+def _cpu_or_zero(pid: int | None) -> float:
+    return 0.0 if pid is None else cpu_seconds(pid)
 
 
 def _connect(port: int) -> http.client.HTTPConnection:

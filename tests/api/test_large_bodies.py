@@ -71,6 +71,39 @@ def test_mistakes_in_a_large_batch_get_the_small_bodys_message(client, points, b
     assert words in large.json["detail"]
 
 
+@pytest.mark.parametrize("bad_rows, words", [
+    ([[1], [1, 2, 3]], "coordinates"),    # ragged rows, as many numbers as if they were not
+    ([[1, [2]], [3, 4]], "not a coordinate"),  # a nested array counted as one number
+])
+def test_rows_that_only_add_up_get_the_small_bodys_message(client, points, bad_rows, words):
+    rows = points.tolist()
+    rows[1234:1236] = bad_rows
+    large = send(client, {"expression": EXPRESSION, "points": rows})
+    small = send(client, {"expression": EXPRESSION, "points": [[0.5, 0.5], *bad_rows]})
+    assert large.status_code == small.status_code == 422
+    assert orjson.loads(large.data.replace(b"points/1234", b"points/1")) == small.json
+    assert words in small.json["detail"]
+
+
+@pytest.mark.parametrize("expression, decoded_as", [
+    ("sin(x)*exp(y) + x^2*y + 0*z", np.ndarray),
+    # an escape (z written as \u007a): the body's bytes are not the string's, the rows'
+    # lengths cannot be proven from them, and the rows are read as lists
+    ("sin(x)*exp(y) + x^2*y + 0*\\u007a", list),
+])
+def test_strings_beside_the_points_do_not_change_the_answer(client, points, expression,
+                                                            decoded_as):
+    rows = orjson.dumps([[a, b, 0.5] for a, b in points.tolist()])
+    body = (b'{"variables": ["x", "y", "z"], "expression": "' + expression.encode()
+            + b'", "points": ' + rows + b"}")
+    decoded = jsonio._decode_large(body)
+    assert isinstance(decoded["points"], decoded_as) and len(decoded["points"]) == ROWS
+    response = send(client, body)
+    assert response.status_code == 200, response.json
+    values, _ = hand_gradient(points)
+    np.testing.assert_allclose(response.json["batch"]["values"], values, rtol=1e-12, atol=1e-12)
+
+
 def test_nan_in_a_large_body_is_explained(client, points):
     body = orjson.dumps({"expression": EXPRESSION, "points": points.tolist()})
     assert body.endswith(b"]]}")

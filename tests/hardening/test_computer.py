@@ -112,3 +112,27 @@ def teardown_module():
     for child in list(compute._CHILDREN.values()):
         child.stop()
     compute._CHILDREN.clear()
+
+
+def doubled_and_column(array):
+    """Arrays back: a new one and a view across rows (not contiguous), as batches return."""
+    return {"doubled": array * 2, "column": array[:, 1], "small": array[:2, :2].copy()}
+
+
+@pytest.mark.parametrize("rows", [
+    10,                # small: every buffer through the pipe
+    100_000,           # 1.6 MB: through the shared regions
+    1_200_000,         # 19 MB: past a region, through the pipe again
+])
+def test_arrays_of_every_size_cross_both_ways_intact_and_writable(computer, rows):
+    import numpy as np
+
+    array = np.random.default_rng(rows).uniform(-1, 1, size=(rows, 2))
+    for _ in range(2):  # the second call reuses the regions the first one wrote
+        answer = computer.run(doubled_and_column, array)
+        np.testing.assert_array_equal(answer["doubled"], array * 2)
+        np.testing.assert_array_equal(answer["column"], array[:, 1])
+        np.testing.assert_array_equal(answer["small"], array[:2, :2])
+        assert answer["column"].flags.writeable and answer["doubled"].flags.writeable
+        answer["doubled"][0, 0] = 7.0  # a copy of ours: the next call is not disturbed
+        array = array + 1
