@@ -160,9 +160,6 @@ class _Transport:
                 region.close()
 
 
-_PIPE = _Transport(None, None)  # no shared regions: every buffer through the pipe
-
-
 class _Pickler(pickle.Pickler):
     """Pickles arrays that are views across rows or columns (a batch's columns of its table)
     as contiguous copies: only contiguous buffers go out of band (pickled in band, the
@@ -175,7 +172,7 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-def _send(connection, message: Any, transport: _Transport = _PIPE) -> None:
+def _send(connection, message: Any, transport: _Transport) -> None:
     """Pickle ``message`` and send it; array data goes out of band, straight from memory.
 
     Pickle protocol 5 hands NumPy arrays' buffers over instead of copying them into the
@@ -205,7 +202,7 @@ def _send(connection, message: Any, transport: _Transport = _PIPE) -> None:
         connection.send_bytes(raw)
 
 
-def _receive(connection, transport: _Transport = _PIPE) -> Any:
+def _receive(connection, transport: _Transport) -> Any:
     places, head = pickle.loads(connection.recv_bytes())
     region = transport.incoming
     # copies (bytearrays): the sender may reuse its region at once, and the arrays made
@@ -233,7 +230,8 @@ def _serve(connection, transport: _Transport, max_bytes: int) -> None:
         except (EOFError, OSError):
             return
         except Exception as error:  # noqa: BLE001 - an answer or error that cannot be pickled
-            _send(connection, ("error", SystemError(f"the answer could not be sent: {error}")))
+            _send(connection, ("error", SystemError(f"the answer could not be sent: {error}")),
+                  transport)
 
 
 def _child(max_memory_mb: int) -> _Child:

@@ -210,10 +210,11 @@ def _flat_rows(rows: simdjson.Array) -> _FlatRows | list:
     """Rows of numbers flattened (simdjson flattens nested arrays and refuses strings,
     booleans and nulls with TypeError, numbers past float64 with ValueError: the general
     decoder gives those their messages), or a list when the first row is not an array."""
-    if len(rows) == 0 or not isinstance(rows[0], simdjson.Array) or len(rows[0]) == 0:
+    first = rows[0] if len(rows) else None
+    if not isinstance(first, simdjson.Array) or len(first) == 0:
         return rows.as_list()
     numbers = np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64)
-    length = len(rows[0])
+    length = len(first)
     if numbers.size != len(rows) * length:
         raise ValueError("ragged rows")  # the general decoder explains them
     return _FlatRows(numbers, len(rows), length)
