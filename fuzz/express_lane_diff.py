@@ -31,6 +31,7 @@ class Slow(BaseException):  # not caught by answer(), which turns errors into an
 def alarm(*a): raise Slow()
 signal.signal(signal.SIGALRM, alarm)
 n = fails = slow = 0
+kinds = {}  # mismatches by the path that differs, without indices (at/eigenvalues, ...)
 while time.time() < deadline:
     if rng.random() < 0.5:
         text = corpus.random_text(rng, rng.randint(2, 4)); names = sorted({v for v in "xyz" if v in text}) or ["x"]
@@ -52,5 +53,8 @@ while time.time() < deadline:
         lane.assert_same(got, want)
     except AssertionError as e:
         fails += 1
+        path = e.args[0][0] if e.args and isinstance(e.args[0], tuple) else "?"
+        kind = "/".join(part for part in str(path).split("/")[1:] if not part.isdigit())
+        kinds[kind] = kinds.get(kind, 0) + 1
         if fails <= 5: print("MISMATCH", op.__name__, req, "\n  ", str(e)[:600], flush=True)
-print(f"seed {seed}: {n} compared, {fails} mismatches, {slow} slow skipped")
+print(f"seed {seed}: {n} compared, {fails} mismatches ({kinds}), {slow} slow skipped")

@@ -8,10 +8,12 @@ assumptions system:
 - :func:`differentiate`: converts a SymPy expression made only of parts whose SymEngine
   derivative equals SymPy's, differentiates in SymEngine and converts back with SymPy's own
   constructors (so SymPy's automatic simplifications with real symbols apply as they do in
-  ``sympy.diff``). tests/performance checks the results on the test corpus: first
-  derivatives of the textbook table are the very objects ``sympy.diff`` gives; elsewhere
-  (second derivatives, compositions) a numeric factor may stay outside a sum that SymPy
-  would have multiplied in (``2*(tan(x)^2 + 1)*tan(x)`` for ``(2*tan(x)^2 + 2)*tan(x)``):
+  ``sympy.diff``); functions are converted as SymPy wrote them (:func:`as_written`:
+  SymEngine would make erf(y - 1) into -erf(1 - y), whose derivative has exp(-(1 - y)**2)
+  where ``sympy.diff`` writes exp(-(y - 1)**2)). tests/performance checks the results on
+  the test corpus: first derivatives of the textbook table are the very objects
+  ``sympy.diff`` gives; elsewhere (second derivatives, compositions) a numeric factor may
+  stay outside a sum that SymPy would have multiplied in (``2*(tan(x)^2 + 1)*tan(x)`` for ``(2*tan(x)^2 + 2)*tan(x)``):
   equal after ``expand``, and equal in value. ~100x faster than ``sympy.diff``.
 - :func:`compile_numeric`: common-subexpression elimination in SymEngine, then NumPy source
   code written from the SymEngine tree (the same NumPy calls ``sympy.lambdify`` makes),
@@ -37,7 +39,8 @@ import symengine as se
 from service.expressions import NUMERIC_FUNCTIONS, symbol
 from service.expressions.custom_functions import cbrt, relu, sigmoid, softplus
 
-__all__ = ["Unsupported", "differentiate", "compile_numeric", "to_symengine", "to_sympy"]
+__all__ = ["Unsupported", "as_written", "compile_numeric", "differentiate", "to_symengine",
+           "to_sympy"]
 
 
 class Unsupported(Exception):
@@ -159,7 +162,16 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
         return power
     function = _SMOOTH_FUNCTIONS.get(kind)
     if function is not None:
-        return function(*args)
+        value = function(*args)
+        if function is not se.exp and (type(value) is not function
+                                        or value.args[0] != args[0]):
+            # SymEngine rewrote what SymPy keeps (-erf(1 - y) for erf(y - 1), log(2) -
+            # log(3) for log(2/3)): its derivative would be written differently from
+            # sympy.diff's (exp(-(1 - y)^2) for exp(-(y - 1)^2)), so keep it as written
+            value = as_written(function, args[0])
+            if value is None:
+                raise Unsupported(f"SymEngine rewrites {node}")
+        return value
     if numeric:
         if kind is sympy.Heaviside:  # args (x, 1/2): the grammar's heaviside(0) = 1/2
             if len(node.args) != 2 or node.args[1] != sympy.S.Half:
@@ -172,6 +184,58 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
 
 
 _HEAVISIDE = se.Function("heaviside")
+
+
+# -- unevaluated function nodes -----------------------------------------------------------------
+# SymEngine's constructors evaluate, and some differently from SymPy: sin(x - 1) becomes
+# -sin(1 - x) (SymEngine looks at the constant term, SymPy counts the signs), log(2/3)
+# becomes log(2) - log(3). Its Python API has no unevaluated constructor, but its
+# deserializer makes nodes as they are stored: f(a) is made from a's serialization behind
+# f's header. The layout is derived from f(t) and t below and checked once; if it does not
+# hold (another SymEngine), such nodes are not made.
+
+def _function_codes() -> dict:
+    from symengine.lib.symengine_wrapper import load_basic
+
+    t = se.Symbol("t")
+    inner = t.__reduce__()[1][0]
+    codes = {}
+    for f in set(_SMOOTH_FUNCTIONS.values()) - {se.exp}:  # exp(u) is E**u in both
+        data = f(t).__reduce__()[1][0]
+        head = data[:len(data) - len(inner) + 5]
+        if data[:5] != inner[:5] or data[5:] != head[5:] + inner[5:] or head[13:14] != b"\x01":
+            return {}
+        codes[f] = head[14:]
+    probe = se.Integer(-1) + t
+    for f, code in codes.items():
+        node = load_basic(_unevaluated_head(inner[:5]) + code + probe.__reduce__()[1][0][5:])
+        if type(node) is not f or node.args[0] != probe:
+            return {}
+    return codes
+
+
+def _unevaluated_head(header: bytes) -> bytes:
+    """The stream's header and a new node's id (odd: never the address of a live object)."""
+    return header + b"\xff" * 8 + b"\x01"
+
+
+def as_written(f, a) -> se.Basic | None:
+    """The SymEngine node ``f(a)`` exactly as written, unevaluated (None where it cannot be
+    made: another SymEngine's layout)."""
+    code = _CODES.get(f)
+    if code is None:
+        return None
+    data = a.__reduce__()[1][0]
+    node = _load_basic(_unevaluated_head(data[:5]) + code + data[5:])
+    return node if type(node) is f else None
+
+
+try:
+    from symengine.lib.symengine_wrapper import load_basic as _load_basic
+
+    _CODES = _function_codes()
+except Exception:  # noqa: BLE001 - any other layout: no unevaluated nodes
+    _CODES = {}
 
 
 # -- SymEngine -> SymPy ------------------------------------------------------------------------

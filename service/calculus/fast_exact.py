@@ -16,14 +16,12 @@ A tree is *canonical* when it mirrors SymPy's tree node for node (same kinds, sa
 arguments): ``fast.to_sympy`` gives the very SymPy object, and printers of SymEngine trees
 can write it as SymPy's printers write SymPy's. Where SymEngine's own constructors would
 rewrite such a node (sin(x - 1) is -sin(1 - x) for SymEngine, log(2/3) is log(2) - log(3))
-the node is made unevaluated (:func:`_unevaluated`); ``fast.to_symengine`` of the SymPy
-object is then SymEngine's rewrite of the tree, which is what :func:`symengine_form`
-gives: the tree to differentiate, as ``fast.differentiate`` does.
+the node is made unevaluated (:func:`fast.as_written`), as ``fast.to_symengine`` makes it
+of the SymPy object: differentiated, the tree gives what ``sympy.diff`` gives.
 
 - :func:`build`: the parser's syntax tree -> SymEngine, as ``service.expressions.builder``
   builds it with SymPy (without request ``constants``), refusing wherever that builder
   might refuse (its size estimates, exponents, division by zero, complex parts);
-- :func:`symengine_form`: what ``fast.to_symengine`` makes of it (and where it refuses);
 - :func:`canonical`: a SymEngine result (a derivative) rebuilt in SymPy's form, what
   ``fast.to_sympy`` makes of it;
 - :func:`value_at`: the exact value at a point (SymPy's ``xreplace``, as
@@ -43,14 +41,14 @@ from functools import lru_cache
 
 import symengine as se
 
+from service.calculus import fast
 from service.calculus.fast import Unsupported
 from service.config import Limits
 from service.expressions.syntax_tree import (
     Call, Name, Negate, Node, Number, Power, Product, Reciprocal, Sum,
 )
 
-__all__ = ["Unsupported", "build", "canonical", "clear_memo", "float_value", "symengine_form",
-           "value_at"]
+__all__ = ["Unsupported", "build", "canonical", "clear_memo", "float_value", "value_at"]
 
 _ZERO, _ONE, _MINUS_ONE = se.Integer(0), se.Integer(1), se.Integer(-1)
 _HALF = se.Rational(1, 2)
@@ -91,10 +89,6 @@ _DEFAULT_LIMITS = Limits()
 # The state of the running call (calls do not nest; one computation at a time per process):
 _caps = _Caps(None)  # its size caps
 _pi_seen = True  # whether pi may occur (else trigonometric arguments are not searched)
-# Nodes made that fast.to_symengine would not make alike: unevaluated ones, and roots,
-# logarithms and inverse functions of constants (it refuses those). Counted so that build
-# knows which of its values symengine_form leaves alone.
-_unlike = [0]
 
 _number_cache: dict[se.Basic, tuple[float, int, float, float]] = {}
 
@@ -742,15 +736,7 @@ def _plain_power(b, e, node=None):
     power = _Pow(b, e)
     if type(power) is not _Pow or power.args[0] != b:
         raise Unsupported("SymEngine rewrites this power")
-    if not (type(e) in _RATIONALS and e.is_integer) and _is_other_constant(b):
-        _unlike[0] += 1
     return power
-
-
-def _is_other_constant(a) -> bool:
-    """A constant other than a rational number and e (fast.to_symengine refuses roots,
-    logarithms and inverse functions of those)."""
-    return type(a) not in _RATIONALS and type(a) is not _E_TYPE and _is_constant(a)
 
 
 def _power_of_rational(b, e):
@@ -900,59 +886,12 @@ def _has_log(u) -> bool:
     return False
 
 
-# -- unevaluated function nodes -----------------------------------------------------------------
-# SymEngine's constructors evaluate, and some differently from SymPy: sin(x - 1) becomes
-# -sin(1 - x) (SymEngine looks at the constant term, SymPy counts the signs), log(2/3)
-# becomes log(2) - log(3). Its Python API has no unevaluated constructor, but its
-# deserializer makes nodes as they are stored: f(a) is made from a's serialization behind
-# f's header. The layout is derived from f(t) and t below and checked once; if it does not
-# hold (another SymEngine), such nodes are refused instead.
-
-def _function_codes() -> dict:
-    from symengine.lib.symengine_wrapper import load_basic
-
-    t = _Symbol("t")
-    inner = t.__reduce__()[1][0]
-    codes = {}
-    for f in (se.sin, se.cos, se.tan, se.cot, se.sec, se.csc, se.asin, se.acos, se.atan,
-              se.sinh, se.cosh, se.tanh, se.asinh, se.atanh, se.erf, se.log):
-        data = f(t).__reduce__()[1][0]
-        head = data[:len(data) - len(inner) + 5]
-        if data[:5] != inner[:5] or data[5:] != head[5:] + inner[5:] or head[13:14] != b"\x01":
-            return {}
-        codes[f] = head[14:]
-    probe = _MINUS_ONE + t
-    for f, code in codes.items():
-        node = load_basic(_unevaluated_head(inner[:5]) + code + probe.__reduce__()[1][0][5:])
-        if type(node) is not f or node.args[0] != probe:
-            return {}
-    return codes
-
-
-def _unevaluated_head(header: bytes) -> bytes:
-    """The stream's header and a new node's id (odd: never the address of a live object)."""
-    return header + b"\xff" * 8 + b"\x01"
-
-
 def _unevaluated(f, a):
-    """``f(a)`` exactly as written, or Unsupported where that cannot be made."""
-    code = _CODES.get(f)
-    if code is None:
-        raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
-    _unlike[0] += 1
-    data = a.__reduce__()[1][0]
-    node = _load_basic(_unevaluated_head(data[:5]) + code + data[5:])
-    if type(node) is not f:
+    """``f(a)`` exactly as written (:func:`fast.as_written`), or Unsupported."""
+    node = fast.as_written(f, a)
+    if node is None:
         raise Unsupported(f"SymEngine rewrites {f.__name__}({a})")
     return node
-
-
-try:
-    from symengine.lib.symengine_wrapper import load_basic as _load_basic
-
-    _CODES = _function_codes()
-except Exception:  # noqa: BLE001 - any other layout: such nodes are refused
-    _CODES = {}
 
 
 # -- functions ---------------------------------------------------------------------------------
@@ -964,7 +903,6 @@ _ODD = frozenset({se.sin, se.tan, se.cot, se.csc, se.asin, se.atan, se.sinh, se.
                   se.asinh, se.atanh, se.erf})
 _EVEN = frozenset({se.cos, se.sec, se.cosh})
 _TRIGONOMETRIC = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc})
-_BRANCHING = frozenset({_Pow, se.log, se.asin, se.acos, se.atanh})  # refused of constants
 _INVERSE = frozenset({se.asin, se.acos, se.atan, se.asinh, se.atanh})
 # f(g(u)) SymPy simplifies to u (SymEngine too)
 _UNDONE = frozenset({(se.sin, se.asin), (se.cos, se.acos), (se.tan, se.atan),
@@ -1025,8 +963,6 @@ def _call(f, a, node=None):
         return _negate(value) if f in _ODD else value
     if node is not None:
         return node
-    if f in _BRANCHING and ta not in _RATIONALS and _is_constant(a):
-        _unlike[0] += 1
     value = f(a)
     # SymEngine's odd functions take a sign out as a product, its even ones inside
     if type(value) is not f or f in _EVEN and value.args[0] != a:
@@ -1117,7 +1053,6 @@ def _log(a, node=None):
     if _is_constant(a):
         if not _positive(a):
             raise Unsupported("log of a number that may not be positive")
-        _unlike[0] += 1
     if node is not None:
         return node
     value = se.log(a)
@@ -1246,51 +1181,6 @@ def _walk_iteratively(root, done: dict, visit) -> None:
         done[node] = visit(node, args, results)
 
 
-_CONVERTED_ENTRIES = 50_000
-_converted: dict[se.Basic, se.Basic] = {}
-def symengine_form(expr: se.Basic) -> se.Basic:
-    """The tree ``fast.to_symengine`` makes of the SymPy expression a canonical ``expr``
-    mirrors (SymEngine's constructors applied node by node), with its refusals.
-
-    Differentiate this one: ``fast.differentiate`` differentiates that tree, and where
-    SymEngine's constructors rewrite a node (sin(x - 1) is -sin(1 - x) there) its
-    derivative is written differently (``cos(1 - x)`` against ``cos(x - 1)``); both are
-    SymPy forms, and the fast path must give the SymPy path's. (For a second derivative,
-    differentiate SymEngine's first derivative itself, as ``fast.differentiate`` does: it
-    remembers the SymEngine tree behind each result.)"""
-    done = _converted
-    found = done.get(expr)
-    if found is not None:
-        return found
-    if len(done) > _CONVERTED_ENTRIES:
-        done.clear()
-    _walk(expr, done, _converted_node)
-    return done[expr]
-
-
-def _converted_node(node, args, new):
-    if not args:
-        return node
-    t = type(node)
-    first = args[0]
-    integer_power = t is _Pow and type(args[1]) in _RATIONALS and args[1].is_integer
-    if t in _BRANCHING and type(first) not in _RATIONALS and _is_constant(first) and (
-            t is not _Pow or type(first) is not _E_TYPE and not integer_power):
-        raise Unsupported(f"{t.__name__} of a constant is not converted by fast")
-    if t in _FUNCTIONS:
-        value = t(new[0])
-    elif t is _Add:
-        value = _Add(*new)
-    elif t is _Mul:
-        value = _Mul(*new)
-    else:
-        value = _Pow(*new)
-        if type(first) is not _E_TYPE and not integer_power and not (
-                type(value) is _Pow and value.args[0] == new[0]):
-            raise Unsupported("SymEngine rewrites this power")
-    return node if value == node else value
-
-
 # -- building from the syntax tree ---------------------------------------------------------------
 
 _BUILD_FUNCTIONS = {
@@ -1320,7 +1210,6 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
     small = _caps.small
     values: list[se.Basic] = []
     digits: list[float] = []  # a bound on the digits of the numbers in each value
-    alike: list[bool] = []  # whether fast.to_symengine would make the value alike
     pending: list = [tree]
     while pending:
         node = pending.pop()
@@ -1330,9 +1219,7 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             n = len(node.children)
             args = values[-n:]
             size = sum(digits[-n:])  # bounds the builder's estimates of this node
-            same = all(alike[-n:])
-            del values[-n:], digits[-n:], alike[-n:]
-            made = _unlike[0]
+            del values[-n:], digits[-n:]
             if kind is Sum:
                 if size > small:
                     _check_digits(_sum_size(args))
@@ -1357,7 +1244,6 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             values.append(value)
             # adding n fractions may take log10(n) more digits; + a special value's (pi/6)
             digits.append(size + (math.log10(n) + 1 if kind is Sum else 1))
-            alike.append(same and made == _unlike[0])
             continue
         kind = type(node)
         size = 0.0
@@ -1380,13 +1266,8 @@ def build(tree: Node, variables: frozenset[str], limits: Limits | None = None) -
             continue
         values.append(value)
         digits.append(size)
-        alike.append(True)
     value = values[0]
-    # what is built is canonical, and what is made alike is its own symengine_form: the
-    # derivatives share these parts
-    _canonical[value] = (value, True)
-    if alike[0]:
-        _converted[value] = value
+    _canonical[value] = (value, True)  # what is built is canonical: derivatives share it
     return value
 
 
@@ -1706,6 +1587,6 @@ def float_value(exact: se.Basic) -> float:
 def clear_memo() -> None:
     """Forget every remembered node (bench/fast_exact.py measures a first sight); the
     sizes of numbers are kept, as small numbers recur in every expression."""
-    for memo in (_canonical, _converted, _constants, _digit_totals, _value_sizes):
+    for memo in (_canonical, _constants, _digit_totals, _value_sizes):
         memo.clear()
     _point[:] = [None, {}, False, set()]

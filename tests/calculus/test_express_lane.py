@@ -124,10 +124,27 @@ def test_what_the_lane_cannot_say_falls_back_with_the_sympy_paths_warnings(monke
     assert use.answered == 0
 
 
-# Derandomized, as tests/hardening/test_fuzz.py, so that CI sees the same examples each
-# run: a wider differential fuzz (README "Performance") found sums inside erf and asinh
-# whose square the SymPy path writes with the other sign ((1 - y)^2 for (y - 1)^2), since
-# SymEngine rewrites -erf(y - 1) as erf(1 - y) before differentiating.
+@pytest.mark.parametrize("text, want", [
+    # SymPy writes erf(1 - y) as -erf(y - 1); d/dy erf(u) = 2*exp(-u^2)/sqrt(pi) * u'
+    ("erf(1 - y)", "-2*exp(-(y - 1)^2)/sqrt(pi)"),
+    ("erf(y - 1)", "2*exp(-(y - 1)^2)/sqrt(pi)"),
+    # asinh(1 - y) = -asinh(y - 1); d asinh(u) = u'/sqrt(u^2 + 1)
+    ("asinh(1 - y)", "-1/sqrt((y - 1)^2 + 1)"),
+    ("x*erf(2 - y)", "-2*x*exp(-(y - 2)^2)/sqrt(pi)"),
+])
+def test_both_paths_write_the_argument_of_an_odd_function_as_sympy_does(text, want):
+    """SymEngine's constructors rewrite -erf(y - 1) as erf(1 - y); the SymPy path used to
+    differentiate that rewrite and write exp(-(1 - y)^2), where the lane and sympy.diff write
+    exp(-(y - 1)^2) (found by fuzz/express_lane_diff.py). Both now keep SymPy's tree."""
+    request = {"expression": text, "variables": ["x", "y"], "point": {"x": 1, "y": 3}}
+    lane = answer(operations.gradient, True, **request)
+    sympy_path = answer(operations.gradient, False, **request)
+    assert lane["gradient"][1]["expression"] == want
+    assert sympy_path["gradient"][1]["expression"] == want
+    assert_same(lane, sympy_path)
+
+
+# Derandomized, as tests/hardening/test_fuzz.py, so that CI sees the same examples each run.
 @settings(max_examples=120, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(SMOOTH_EXPRESSIONS, st.fixed_dictionaries({
