@@ -1453,13 +1453,34 @@ def _sizes_node(node, args, sizes) -> tuple[float, int, int]:
 _MARGIN = 1e-9
 
 
+# MPFR's erf (as bundled with SymEngine's wheel) fails an assertion and aborts the process
+# for some arguments at 1,023 bits and more (erf(sqrt(3)); none of 87 arguments below 1,000
+# bits, tests/performance/test_fast_exact.py): values with erf are evaluated below this.
+_ERF_MAX_BITS = 960
+_MAX_BITS = 8192
+
+
+def _has_erf(a) -> bool:
+    """Whether ``a`` has an erf (without recursion: values may nest deeper than it goes)."""
+    stack, seen = [a], set()
+    while stack:
+        v = stack.pop()
+        if type(v) is se.erf:
+            return True
+        if v not in seen:
+            seen.add(v)
+            stack.extend(v.args)
+    return False
+
+
 def _evaluate(a) -> float:
     """``a`` as a float, evaluated with MPFR in enough bits: in twice as many until two
     evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size)."""
-    bits = min(113 + 4 * _value_digits(a), 2048)  # a bound: shared parts count repeatedly
+    top = _ERF_MAX_BITS if _has_erf(a) else _MAX_BITS
+    bits = min(113 + 4 * _value_digits(a), 2048, top // 2)  # a bound: shared parts repeat
     try:
         value = float(a.n(prec=bits, real=True))
-        while bits <= 4096:
+        while bits * 2 <= top:
             bits *= 2
             again = float(a.n(prec=bits, real=True))
             if again == value or abs(again - value) <= 1e-17 * abs(again):
