@@ -873,17 +873,23 @@ def _surely_real(u) -> bool:
     return False
 
 
-def _has_log(u) -> bool:
-    """Whether ``u`` has a logarithm anywhere."""
-    stack = [u]
+def _has_function(u, f) -> bool:
+    """Whether ``u`` has the function ``f`` anywhere (without recursion: values may nest
+    deeper than it goes; shared parts looked at once)."""
+    stack, seen = [u], set()
     while stack:
         v = stack.pop()
         t = type(v)
-        if t is se.log:
+        if t is f:
             return True
-        if t is _Add or t is _Mul or t is _Pow or t in _FUNCTIONS:
+        if (t is _Add or t is _Mul or t is _Pow or t in _FUNCTIONS) and v not in seen:
+            seen.add(v)
             stack.extend(v.args)
     return False
+
+
+def _has_log(u) -> bool:
+    return _has_function(u, se.log)
 
 
 def _unevaluated(f, a):
@@ -1460,23 +1466,10 @@ _ERF_MAX_BITS = 960
 _MAX_BITS = 8192
 
 
-def _has_erf(a) -> bool:
-    """Whether ``a`` has an erf (without recursion: values may nest deeper than it goes)."""
-    stack, seen = [a], set()
-    while stack:
-        v = stack.pop()
-        if type(v) is se.erf:
-            return True
-        if v not in seen:
-            seen.add(v)
-            stack.extend(v.args)
-    return False
-
-
 def _evaluate(a) -> float:
     """``a`` as a float, evaluated with MPFR in enough bits: in twice as many until two
     evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size)."""
-    top = _ERF_MAX_BITS if _has_erf(a) else _MAX_BITS
+    top = _ERF_MAX_BITS if _has_function(a, se.erf) else _MAX_BITS
     bits = min(113 + 4 * _value_digits(a), 2048, top // 2)  # a bound: shared parts repeat
     try:
         value = float(a.n(prec=bits, real=True))

@@ -8,7 +8,9 @@ trees (``fast.to_symengine``). Also the slow reference of ``fast_order``: ask Sy
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
+import os
 import random
 import signal
 from contextlib import contextmanager
@@ -213,3 +215,17 @@ def reference_terms(expr: se.Basic) -> list[se.Basic]:
 
 def reference_factors(expr: se.Basic) -> list[se.Basic]:
     return _in_sympy_order(expr, lambda e: e.as_ordered_factors())
+
+
+def survives(call) -> bool:
+    """Whether ``call()`` returns in a forked process (MPFR aborts the process on a failed
+    assertion: so a regression fails the test that asks, not the whole run)."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        faulthandler.disable()  # pytest's: it would print the abort's traceback
+        os.close(2)  # MPFR's message
+        try:
+            call()
+        finally:
+            os._exit(0)
+    return os.waitpid(pid, 0)[1] == 0

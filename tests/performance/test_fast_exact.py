@@ -11,10 +11,8 @@ here: ``bench/fast_exact.py`` measures them.
 
 from __future__ import annotations
 
-import faulthandler
 import importlib.util
 import math
-import os
 import random
 from fractions import Fraction
 from pathlib import Path
@@ -46,6 +44,10 @@ def _textbook_table():
 
 
 TEXTBOOK = _textbook_table()
+_corpus_spec = importlib.util.spec_from_file_location(
+    "fast_corpus", Path(__file__).resolve().parent / "fast_corpus.py")
+corpus = importlib.util.module_from_spec(_corpus_spec)
+_corpus_spec.loader.exec_module(corpus)
 # Rows with a function the fast path leaves to SymPy.
 LEFT_TO_SYMPY = {"cbrt(x)", "sigmoid(x)", "softplus(x)", "relu(x)", "abs(x)", "abs(x)^3",
                  "atan2(1, x)"}
@@ -509,20 +511,6 @@ def test_float_values_of_large_arguments_are_exact_to_the_last_bits():
     assert fast_exact.float_value(value) == pytest.approx(reference, rel=1e-15)
 
 
-def _survives(call) -> bool:
-    """Whether ``call()`` returns in a forked process (MPFR aborts on a failed assertion)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        faulthandler.disable()  # pytest's: it would print the abort's traceback
-        os.close(2)  # MPFR's message
-        try:
-            call()
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return status == 0
-
-
 ERF_ARGUMENTS = ([se.sqrt(k) for k in range(2, 30)] + [se.log(k) for k in range(2, 12)]
                  + [se.Rational(p, q) for p in (1, 3, 7, 22, 99) for q in (2, 5, 9, 70)]
                  + [se.pi / k for k in range(1, 6)] + [se.Integer(k) for k in range(1, 8)])
@@ -533,6 +521,7 @@ def test_mpfr_erf_aborts_above_the_bits_erf_values_are_evaluated_with():
     of 10^60*cot(erf(sqrt(z))) at z = 3, which killed the computation process: see
     tests/calculus/test_express_lane.py); values with erf are evaluated in at most
     _ERF_MAX_BITS, where none of these abort."""
-    assert not _survives(lambda: se.erf(se.sqrt(3)).n(prec=1100, real=True))
+    assert not corpus.survives(lambda: se.erf(se.sqrt(3)).n(prec=1100, real=True))
     bits = fast_exact._ERF_MAX_BITS
-    assert all(_survives(lambda: a.n(prec=bits, real=True)) for a in map(se.erf, ERF_ARGUMENTS))
+    assert all(corpus.survives(lambda: a.n(prec=bits, real=True))
+               for a in map(se.erf, ERF_ARGUMENTS))
