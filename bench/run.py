@@ -20,6 +20,10 @@ floor measured in the same run:
 - gradient descent over HTTP end to end against the hand-written loop of bench/descent.py
   (each request new, so that the answer cache does not answer it).
 
+With ``--isolation``, also novel expressions against ``/healthz`` on one server per
+``GRADIENT_ISOLATION`` mode (``process``, the default: small requests answered in the web
+worker; ``strict``: everything in the computation process; ``inline``), runs interleaved.
+
 Run: ``python bench/run.py`` from the project root (``--seconds`` per wrk run, default 5).
 Loopback only; every run is bounded in time.
 """
@@ -128,14 +132,14 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the app on a free loopback port, as README's "Run it" says."""
 
-    def __init__(self, workers: int = WORKERS):
+    def __init__(self, workers: int = WORKERS, isolation: str = "process"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.metrics_dir = tempfile.mkdtemp(prefix="gradient-bench-metrics-")
         env = dict(os.environ, GRADIENT_BIND=f"127.0.0.1:{self.port}",
                    GRADIENT_WORKERS=str(workers), GRADIENT_ACCESS_LOG="off",
                    GRADIENT_LOG_LEVEL="warning", GRADIENT_MAX_REQUESTS="0",
-                   PROMETHEUS_MULTIPROC_DIR=self.metrics_dir)
+                   GRADIENT_ISOLATION=isolation, PROMETHEUS_MULTIPROC_DIR=self.metrics_dir)
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         self.process = subprocess.Popen([gunicorn, "service.wsgi:app"], cwd=ROOT, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -349,6 +353,28 @@ def _time(run) -> float:
     return time.perf_counter() - started
 
 
+def isolation_case(seconds: float, rounds: int = 2) -> dict[str, list[tuple[dict, dict]]]:
+    """Novel expressions at a point against /healthz on one server per GRADIENT_ISOLATION
+    mode, run by run in turn: small requests in the web worker (process), everything in the
+    computation process (strict), everything in the web worker (inline)."""
+    servers = {mode: Server(isolation=mode) for mode in ("process", "strict", "inline")}
+    runs: dict[str, list[tuple[dict, dict]]] = {mode: [] for mode in servers}
+    try:
+        for server in servers.values():
+            for _ in range(20):
+                post(server.url + "/v1/gradient", CACHED_BODY.encode())
+        for _round in range(rounds):
+            for mode, server in servers.items():
+                floor = wrk(server, "/healthz", seconds)
+                novel = wrk(server, "/v1/gradient", seconds,
+                            LUA_NOVEL.replace("WITH_POINT", "true"))
+                runs[mode].append((floor, novel))
+    finally:
+        for server in servers.values():
+            server.stop()
+    return runs
+
+
 def cache_metrics(server: Server) -> list[str]:
     _, body = get(server.url + "/metrics")
     return [line for line in body.decode().splitlines()
@@ -361,6 +387,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--skip-descent", action="store_true")
+    parser.add_argument("--isolation", action="store_true",
+                        help="also compare the GRADIENT_ISOLATION modes on novel expressions")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -452,6 +480,15 @@ def main() -> None:
             print("  " + line)
     finally:
         server.stop()
+
+    if args.isolation:
+        print()
+        print(f"{'novel expression at a point, by GRADIENT_ISOLATION':<52} {'req/s':>6} "
+              f"{'/healthz':>8} {'ratio':>6} {'CPU ms/req':>10}")
+        for mode, pairs in isolation_case(args.seconds).items():
+            for floor, novel in pairs:
+                print(f"{mode:<52} {novel['rate']:>6.0f} {floor['rate']:>8.0f} "
+                      f"{novel['rate'] / floor['rate']:>6.3f} {novel['cpu_ms']:>10.3f}")
 
 
 if __name__ == "__main__":

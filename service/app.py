@@ -24,7 +24,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Werkzeug refuses larger bodies while reading them, chunked ones included.
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
     logging.getLogger("service").setLevel(settings.log_level)
-    app.extensions["computer"] = Computer(settings.limits, isolated=settings.isolated)
+    app.extensions["computer"] = Computer(settings.limits, isolated=settings.isolated,
+                                         small_here=settings.small_in_worker)
     register_api(app)
     register_error_handlers(app)
     register_observability(app)

@@ -24,6 +24,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 from io import BytesIO
 from typing import Any, Callable
 
@@ -45,8 +46,9 @@ class ComputationFailed(ServiceError):
 # SymPy recurses a few frames per level of nesting: the grammar's 200 levels need more
 # than Python's default of 1000. The child's main thread has the 8 MiB C stack to hold it.
 CHILD_RECURSION_LIMIT = 12_000
-# Collector thresholds of a computation process (generation 0 allocations, then 1 and 2).
-CHILD_GC_THRESHOLDS = (50_000, 20, 10)
+# Collector thresholds of a process that computes (generation 0 allocations, then 1 and 2):
+# a computation process, and a web worker, which answers small requests (gunicorn.conf.py).
+COMPUTING_GC_THRESHOLDS = (50_000, 20, 10)
 
 
 def _prepare_child(max_bytes: int) -> None:
@@ -66,7 +68,7 @@ def _prepare_child(max_bytes: int) -> None:
     # (700, 10, 10) the collections, most of all the full ones over the growing caches,
     # took a quarter to a third of a novel gradient's time (bench/express.py). Collect
     # rarely; refcounting still frees all the rest at once, and RLIMIT_AS bounds the process.
-    gc.set_threshold(*CHILD_GC_THRESHOLDS)
+    gc.set_threshold(*COMPUTING_GC_THRESHOLDS)
     mapped = _address_space()
     if max_bytes < mapped + MIN_HEADROOM:
         log.warning(
@@ -253,12 +255,79 @@ def _replace_child(child: _Child, max_memory_mb: int) -> None:
     child.stop()
 
 
-class Computer:
-    """Runs functions in a supervised child process, one computation at a time."""
+# How long a small request may compute in the web worker before it is handed to the
+# computation process after all. A backstop: the caps of a small request
+# (operations.SMALL_REQUEST) keep the slowest case known in the express lane at ~19 ms.
+SMALL_SECONDS = 0.05
 
-    def __init__(self, limits: Limits, isolated: bool = True):
+
+class _Overrun(BaseException):
+    """Raised by the timer into a small computation that ran past SMALL_SECONDS (a
+    BaseException, so that no ``except Exception`` on the way catches it)."""
+
+
+def _overrun(signum, frame):
+    raise _Overrun
+
+
+def _answer_here(small: Callable[..., Any], args, kwargs, seconds: float) -> Any:
+    """``small(*args, **kwargs)`` in this process, or None past ``seconds`` or on any error
+    (the computation process then answers, or words the error).
+
+    The timer is SIGALRM: the express lane is Python calling short C functions, which a
+    signal interrupts between two of them. Only the main thread may set a handler. An alarm
+    already set (by a test runner, say) is put back, less the time spent here; one due
+    sooner than ours is left alone, and the request handed over.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    pending, interval = signal.getitimer(signal.ITIMER_REAL)
+    if pending and pending <= seconds:
+        return None
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, _overrun)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return small(*args, **kwargs)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Overrun:
+        log.debug("a small request took over %g s in the web worker; handed over", seconds)
+        return None
+    except Exception:  # noqa: BLE001 - the computation process words every error
+        log.debug("a small request failed in the web worker; handed over", exc_info=True)
+        return None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if pending:
+            left = pending - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
+
+
+class Computer:
+    """Runs functions in a supervised child process, one computation at a time; with
+    ``small_here``, small requests (see :meth:`run_small`) in the web worker itself."""
+
+    def __init__(self, limits: Limits, isolated: bool = True, small_here: bool = True):
         self.limits = limits
         self.isolated = isolated
+        self.small_here = small_here
+
+    def run_small(self, small: Callable[..., Any] | None, function: Callable[..., Any],
+                  *args: Any, **kwargs: Any) -> Any:
+        """``small(*args, **kwargs)`` here, when it answers (not None) within SMALL_SECONDS;
+        else ``function(*args, **kwargs)`` as :meth:`run` runs it.
+
+        ``small`` is a cheaper way to the same answer for some requests (the express lane
+        within small caps): answered here it skips the hand-over to the computation process
+        (both ways, ~20% of a novel gradient's cost, README "Performance").
+        """
+        if small is not None and self.isolated and self.small_here:
+            answer = _answer_here(small, args, kwargs, SMALL_SECONDS)
+            if answer is not None:
+                return answer
+        return self.run(function, *args, **kwargs)
 
     def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` in the child, or TimeBudgetExceeded past the budget."""

@@ -51,6 +51,10 @@ class Limits:
         return ENV_PREFIX + name.upper()
 
 
+#: GRADIENT_ISOLATION: where computations run (README "Configuration").
+ISOLATION_MODES = ("process", "strict", "inline")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about the service."""
@@ -59,6 +63,8 @@ class Settings:
     log_level: str = "INFO"
     # Run computations in a supervised child process (the time budget needs it).
     isolated: bool = True
+    # ... but answer small requests in the web worker (service.compute.Computer.run_small).
+    small_in_worker: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,8 +85,13 @@ class Settings:
             if value <= 0:
                 raise ValueError(f"{Limits.env_var(f.name)} must be positive, got {raw!r}")
             overrides[f.name] = value
+        isolation = environ.get(ENV_PREFIX + "ISOLATION", "").strip().lower() or "process"
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"{ENV_PREFIX}ISOLATION={isolation!r} is not one of "
+                             f"{', '.join(ISOLATION_MODES)}")
         return cls(
             limits=Limits(**overrides),
             log_level=environ.get(ENV_PREFIX + "LOG_LEVEL", "INFO").upper(),
-            isolated=environ.get(ENV_PREFIX + "ISOLATION", "process") != "inline",
+            isolated=isolation != "inline",
+            small_in_worker=isolation == "process",
         )

@@ -34,6 +34,20 @@ def test_environment_overrides():
     assert settings.isolated is False
 
 
+@pytest.mark.parametrize("raw, isolated, small_in_worker", [
+    ("", True, True), ("process", True, True), ("strict", True, False),
+    (" Inline ", False, False),
+])
+def test_isolation_modes(raw, isolated, small_in_worker):
+    settings = Settings.from_env({"GRADIENT_ISOLATION": raw})
+    assert (settings.isolated, settings.small_in_worker) == (isolated, small_in_worker)
+
+
+def test_an_unknown_isolation_mode_fails_loudly():
+    with pytest.raises(ValueError, match="GRADIENT_ISOLATION='threads' is not one of process"):
+        Settings.from_env({"GRADIENT_ISOLATION": "threads"})
+
+
 @pytest.mark.parametrize("raw", ["abc", "-1", "0"])
 def test_bad_values_fail_loudly(raw):
     with pytest.raises(ValueError, match="GRADIENT_MAX_POINTS"):

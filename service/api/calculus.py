@@ -23,10 +23,12 @@ blp = Blueprint("calculus", __name__, url_prefix="/v1",
                 description="Exact derivatives, gradients, Jacobians and Hessians.")
 
 
-def _compute(operation, args: dict):
-    """Run ``operation`` under the time budget, in the supervised computation process."""
+def _compute(operation, args: dict, small=None):
+    """Run ``operation`` under the time budget, in the supervised computation process; a
+    request that ``small`` answers (a small one, operations.SMALL_REQUEST) in the worker."""
     limits = current_app.config["SETTINGS"].limits
-    return json_response(current_app.extensions["computer"].run(operation, limits, **args))
+    computer = current_app.extensions["computer"]
+    return json_response(computer.run_small(small, operation, limits, **args))
 
 
 @blp.route("/derivative")
@@ -38,7 +40,7 @@ class DerivativeView(MethodView):
 
         Optionally its exact and float value at a point, and float values over many points.
         """
-        return _compute(operations.derivative, args)
+        return _compute(operations.derivative, args, operations.small_derivative)
 
 
 @blp.route("/gradient")
@@ -47,7 +49,7 @@ class GradientView(MethodView):
     @blp.response(200, GradientResponse)
     def post(self, args):
         """The gradient of one expression, optionally evaluated at a point or many points."""
-        return _compute(operations.gradient, args)
+        return _compute(operations.gradient, args, operations.small_gradient)
 
 
 @blp.route("/jacobian")
@@ -65,7 +67,7 @@ class HessianView(MethodView):
     @blp.response(200, HessianResponse)
     def post(self, args):
         """The Hessian; at a point its eigenvalues, definiteness and critical-point test."""
-        return _compute(operations.hessian, args)
+        return _compute(operations.hessian, args, operations.small_hessian)
 
 
 @blp.route("/gradient-descent")

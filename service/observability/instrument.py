@@ -36,8 +36,8 @@ def _endpoint() -> str:
 class TimedComputer:
     """The app's ``Computer`` (service.compute), with each computation timed.
 
-    A wrapper, so that timing stays out of the computation code: every call to ``run`` is
-    observed in ``gradient_computation_seconds`` under the request's endpoint; everything
+    A wrapper, so that timing stays out of the computation code: every call to ``run`` and
+    ``run_small`` is observed in ``gradient_computation_seconds`` under the request's endpoint; everything
     else is the wrapped computer's.
     """
 
@@ -47,6 +47,10 @@ class TimedComputer:
     def run(self, function, *args, **kwargs):
         with metrics.time_computation(_endpoint()):
             return self.computer.run(function, *args, **kwargs)
+
+    def run_small(self, small, function, *args, **kwargs):
+        with metrics.time_computation(_endpoint()):
+            return self.computer.run_small(small, function, *args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self.computer, name)

@@ -13,13 +13,18 @@ def counting_client(monkeypatch):
     app = create_app(Settings(isolated=False))
     calls = []
     computer = app.extensions["computer"]
-    original = computer.run
+    run, run_small = computer.run, computer.run_small
 
     def counted(function, *args, **kwargs):
         calls.append(function.__name__)
-        return original(function, *args, **kwargs)
+        return run(function, *args, **kwargs)
+
+    def counted_small(small, function, *args, **kwargs):
+        calls.append(function.__name__)
+        return run_small(small, function, *args, **kwargs)
 
     monkeypatch.setattr(computer, "run", counted)
+    monkeypatch.setattr(computer, "run_small", counted_small)
     return app.test_client(), calls
 
 

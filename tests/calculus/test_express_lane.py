@@ -185,3 +185,73 @@ def test_the_lane_answers_most_of_a_smooth_corpus(monkeypatch):
             assert_same(answer(operations.gradient, True, **request),
                         answer(operations.gradient, False, **request))
     assert use.answered >= 0.9 * use.tried, (use.answered, use.tried)
+
+
+# -- small requests (operations.small_*: the lane within small caps, in the web worker) ------
+
+SMALL = {operations.gradient: operations.small_gradient,
+         operations.hessian: operations.small_hessian,
+         operations.derivative: operations.small_derivative}
+
+
+def small_requests():
+    """Textbook rows and smooth expressions as gradients, Hessians and second derivatives."""
+    for text in TEXTBOOK + ["sin(x)*exp(y) + x^2*y", "(w*x + b - y)^2", "x/(1 + y^2)"]:
+        names = ["x"] + [name for name in ("b", "w", "y") if name in text]
+        point = dict(zip(names, [3, 1, 2, 4]))
+        yield operations.gradient, {"expression": text, "variables": names, "point": point}
+        yield operations.gradient, {"expression": text}
+        yield operations.hessian, {"expression": text, "variables": names, "point": point}
+        yield operations.derivative, {"expression": text, "variable": "x", "order": 2,
+                                      "point": point if names == ["x"] else None}
+
+
+def test_a_small_answer_is_the_sympy_paths_and_most_are_given():
+    given = tried = 0
+    for operation, request in small_requests():
+        small = SMALL[operation](LIMITS, **request)
+        tried += 1
+        if small is not None:
+            given += 1
+            assert_same(small, answer(operation, False, **request))
+    assert given >= 0.8 * tried, (given, tried)
+
+
+@pytest.mark.parametrize("request_", [
+    {"expression": "x + " * 50 + "x"},                           # 201 characters
+    {"expression": "sin(sin(sin(sin(sin(sin(x))))))"},           # nested 6 deep
+    {"expression": " + ".join(f"x{i}" for i in range(7))},        # 7 variables
+])
+def test_past_the_small_caps_a_gradient_is_not_small(request_):
+    assert operations.small_gradient(LIMITS, **request_) is None
+    assert operations._express_gradient(LIMITS, request_["expression"], None, None)
+
+
+def test_a_third_derivative_is_not_small():
+    request = {"expression": "x^5", "variable": "x", "order": 3}
+    assert operations.small_derivative(LIMITS, **request) is None
+    assert operations.derivative(LIMITS, **request)["derivative"]["expression"] == "60*x^2"
+
+
+@pytest.mark.parametrize("operation, request_", [
+    (operations.gradient, {"expression": "x*y", "constants": {"y": 2}}),
+    (operations.gradient, {"expression": "x*y", "points": [[1, 2]]}),
+    (operations.gradient, {"expression": "x*y", "steps": True}),
+    (operations.gradient, {"expression": "x*y", "point": [1, 2], "check": True}),
+    (operations.gradient, {"expression": "x^", "point": [1]}),             # an error to word
+    (operations.gradient, {"expression": "log(x)", "point": [-1]}),        # a warning to word
+    (operations.hessian, {"expression": "x*y", "point": [1, 2], "check": True}),
+    (operations.derivative, {"expression": "x^5", "variable": "x", "steps": True}),
+])
+def test_what_the_lane_does_not_answer_is_not_small(operation, request_):
+    assert SMALL[operation](LIMITS, **request_) is None
+
+
+def test_the_small_caps_never_raise_a_limit():
+    tight = Limits(max_variables=2, max_expression_length=50, max_derivative_order=1)
+    small = operations.small_limits(tight)
+    assert (small.max_variables, small.max_expression_length, small.max_derivative_order) \
+        == (2, 50, 1)
+    assert small.max_nesting_depth == operations.SMALL_REQUEST["max_nesting_depth"]
+    assert small.max_number_digits == tight.max_number_digits  # not a size cap of smallness
+    assert operations.small_gradient(tight, expression="x + y + z") is None

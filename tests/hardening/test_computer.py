@@ -108,6 +108,98 @@ def test_inline_computers_run_in_this_process():
     assert Computer(Limits(), isolated=False).run(pid) == os.getpid()
 
 
+# -- small requests answered in the web worker (Computer.run_small) ---------------------------
+
+def nothing():
+    return None
+
+
+def spin_then(seconds: float, value):
+    """Python work (not one C call) for ``seconds``: what a signal can interrupt."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+    return value
+
+
+def refuse_here():
+    raise InvalidInput("expression", "worded by the computation process")
+
+
+def pid_of_any(*args) -> int:
+    return os.getpid()
+
+
+@pytest.fixture(params=["no alarm", "an alarm set"])
+def alarm_untouched(request):
+    """run_small leaves SIGALRM as it found it: the same handler, and the same alarm
+    (none, or one set before, less the time spent: pytest-timeout's, say)."""
+    def elsewhere(signum, frame):
+        raise AssertionError("the alarm set before went off during the test")
+
+    runner_alarm = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's, if any
+    before = signal.signal(signal.SIGALRM, elsewhere)
+    signal.setitimer(signal.ITIMER_REAL, 100 if request.param == "an alarm set" else 0)
+    try:
+        yield
+        assert signal.getsignal(signal.SIGALRM) is elsewhere
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left < 100 if request.param == "an alarm set" else left == 0
+    finally:
+        signal.signal(signal.SIGALRM, before)
+        signal.setitimer(signal.ITIMER_REAL, *runner_alarm)
+
+
+def test_a_small_answer_is_given_in_this_process(computer, alarm_untouched):
+    assert computer.run_small(pid, pid) == os.getpid()
+    assert computer.run_small(echo, pid, "small") == "small"
+
+
+def test_without_a_small_answer_the_computation_process_answers(computer, alarm_untouched):
+    assert computer.run_small(nothing, pid) != os.getpid()
+    assert computer.run_small(None, pid) != os.getpid()
+
+
+def test_a_failing_small_answer_leaves_the_error_to_the_computation_process(
+        computer, alarm_untouched):
+    assert computer.run_small(refuse_here, pid) != os.getpid()
+    with pytest.raises(InvalidInput, match="fix this"):
+        computer.run_small(refuse, refuse, "fix this")
+
+
+def test_a_small_answer_past_its_time_is_stopped_and_handed_over(computer, alarm_untouched):
+    # Unstopped, the spin would answer "finished here" after 30 s.
+    answer = computer.run_small(spin_then, pid_of_any, 30, "finished here")
+    assert answer != "finished here" and answer != os.getpid()  # the child's pid
+
+
+def test_an_alarm_due_before_the_small_time_is_left_alone(computer):
+    rang = []
+    runner_alarm = signal.getitimer(signal.ITIMER_REAL)
+    before = signal.signal(signal.SIGALRM, lambda signum, frame: rang.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, compute.SMALL_SECONDS)
+        assert computer.run_small(pid, pid) != os.getpid()  # handed over
+        assert rang or signal.getitimer(signal.ITIMER_REAL)[0] > 0  # the alarm kept
+    finally:
+        signal.signal(signal.SIGALRM, before)
+        signal.setitimer(signal.ITIMER_REAL, *runner_alarm)
+
+
+def test_other_threads_hand_small_requests_over(computer):
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(computer.run_small(pid, pid)))
+    thread.start()
+    thread.join()
+    assert answers and answers[0] != os.getpid()  # only the main thread may set a timer
+
+
+def test_strict_computers_hand_every_request_over(alarm_untouched):
+    strict = Computer(Limits(max_memory_mb=4000 + os.getpid() % 97), small_here=False)
+    assert strict.run_small(pid, pid) != os.getpid()
+    assert Computer(Limits(), isolated=False).run_small(nothing, pid) == os.getpid()
+
+
 def teardown_module():
     for child in list(compute._CHILDREN.values()):
         child.stop()
