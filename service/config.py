@@ -38,7 +38,7 @@ class Limits:
     max_data_rows: int = _setting(100_000, "most rows of `data`")
     time_budget_seconds: float = _setting(10.0, "seconds of computation per request")
     max_memory_mb: int = _setting(2048, "address space of a computation process, in MiB")
-    cache_entries: int = _setting(2048, "entries of a computation process's compiled-expression cache")
+    cache_entries: int = _setting(2048, "entries of the compiled-expression cache of each computation process and web worker")
     cache_megabytes: int = _setting(512, "resident memory past which that cache drops its older half, in MiB")
     max_plot_grid: int = _setting(1_000, "most samples per axis of a picture (`grid` of POST /v1/plot)")
     max_plot_inches: int = _setting(20, "largest width or height of a picture, in inches (`size`)")

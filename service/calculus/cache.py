@@ -1,4 +1,5 @@
-"""The compiled-expression cache of a computation process.
+"""The compiled-expression cache of a computation process (and of a web worker: small
+requests).
 
 Each costly stage of a request is memoized under the normalized inputs of that stage:
 parsing (expression text, variables, constants, limits), differentiation (expression and
@@ -85,7 +86,7 @@ class StageCache:
                 self._entries.popitem(last=False)
 
 
-#: The cache of this process (a computation child under gunicorn).
+#: The cache of this process (a computation child under gunicorn, or a web worker).
 STAGES = StageCache()
 
 

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import symengine as se
 
-from service.calculus.cache import memoized
+from service.calculus.cache import STAGES, memoized
 from service.calculus.evaluation import Entries
 from service.calculus.spec import is_exact_number
 from service.config import Limits
@@ -68,6 +68,7 @@ def build_spec(expressions: Sequence[str], limits: Limits,
     """Parse ``expressions`` (no constants) as :func:`spec.build_spec` would, or Unsupported."""
     if not all(isinstance(text, str) for text in expressions):
         raise Unsupported("not a string")
+    STAGES.configure(limits.cache_entries, limits.cache_megabytes)
     key = (tuple(expressions), None if variables is None else tuple(variables),
            tuple(also_symbols), limits)
     spec = memoized("express-parse", key,

@@ -55,3 +55,18 @@ def test_parsed_specs_are_shared_between_equal_requests():
     b = build_spec(["x^2 + y"], limits, constants={"y": 2})
     assert a is b
     assert build_spec(["x^2 + y"], limits, constants={"y": 3}) is not a
+
+
+def test_the_express_lane_keeps_to_the_configured_entries():
+    """GRADIENT_CACHE_ENTRIES bounds the cache when only the express lane answers (as it
+    does for every small request in a web worker), not only once the SymPy path ran."""
+    from service.calculus import cache, operations
+
+    small = Limits(cache_entries=5)
+    try:
+        cache.STAGES.clear()
+        for i in range(1, 8):
+            assert operations.small_gradient(small, expression=f"{i}*x^2*y + sin(y)")
+        assert len(cache.STAGES) == 5
+    finally:
+        cache.STAGES.configure(Limits().cache_entries, Limits().cache_megabytes)
