@@ -316,15 +316,16 @@ class Computer:
 
     def run_small(self, small: Callable[..., Any] | None, function: Callable[..., Any],
                   *args: Any, **kwargs: Any) -> Any:
-        """``small(*args, **kwargs)`` here, when it answers (not None) within SMALL_SECONDS;
-        else ``function(*args, **kwargs)`` as :meth:`run` runs it.
+        """``small(*args, **kwargs)`` here, when it answers (not None) within SMALL_SECONDS
+        (or a shorter time budget); else ``function(*args, **kwargs)`` as :meth:`run` runs it.
 
         ``small`` is a cheaper way to the same answer for some requests (the express lane
         within small caps): answered here it skips the hand-over to the computation process
         (both ways, ~20% of a novel gradient's cost, README "Performance").
         """
         if small is not None and self.isolated and self.small_here:
-            answer = _answer_here(small, args, kwargs, SMALL_SECONDS)
+            seconds = min(SMALL_SECONDS, self.limits.time_budget_seconds)
+            answer = _answer_here(small, args, kwargs, seconds)
             if answer is not None:
                 return answer
         return self.run(function, *args, **kwargs)

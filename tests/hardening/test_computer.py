@@ -186,6 +186,15 @@ def test_an_alarm_due_before_the_small_time_is_left_alone(computer):
         signal.setitimer(signal.ITIMER_REAL, *runner_alarm)
 
 
+def alarm_left() -> float:
+    return signal.getitimer(signal.ITIMER_REAL)[0]
+
+
+def test_a_time_budget_below_the_small_time_bounds_the_attempt_too(alarm_untouched):
+    tight = Computer(Limits(time_budget_seconds=0.02, max_memory_mb=4000 + os.getpid() % 97))
+    assert 0 < tight.run_small(alarm_left, pid) <= 0.02 < compute.SMALL_SECONDS
+
+
 def test_other_threads_hand_small_requests_over(computer):
     answers = []
     thread = threading.Thread(target=lambda: answers.append(computer.run_small(pid, pid)))
