@@ -1,8 +1,8 @@
 """What the time budget costs: requests computed in the supervised process vs in the worker.
 
-Two apps side by side in one run, ``GRADIENT_ISOLATION=process`` (the default: each
-computation runs in the web worker's child process, which is killed past the time
-budget) and ``inline`` (in the web worker itself: no budget), through Flask's test client
+Two apps side by side in one run, ``GRADIENT_ISOLATION=strict`` (each computation runs in
+the web worker's child process, which is killed past the time budget; the default,
+``process``, answers small requests in the worker itself) and ``inline`` (in the web worker itself: no budget), through Flask's test client
 (the whole HTTP stack but the socket). Every request body is new, so the web worker's
 answer cache never answers; the computation process's own caches (parse, derivatives,
 compiled functions) work as in production. The runs of the two modes are interleaved,
@@ -74,7 +74,9 @@ def per_request(client, make, count: int) -> float:
 def main() -> None:
     limits = Limits(time_budget_seconds=10)
     clients = {
-        "process": create_app(Settings(limits=limits, isolated=True)).test_client(),
+        # strict: small requests too (the default answers those in the web worker)
+        "process": create_app(Settings(limits=limits, isolated=True,
+                                       small_in_worker=False)).test_client(),
         "inline": create_app(Settings(limits=limits, isolated=False)).test_client(),
     }
     print(f"Python {platform.python_version()}, {platform.machine()}; "
