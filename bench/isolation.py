@@ -2,8 +2,9 @@
 
 Two apps side by side in one run, ``GRADIENT_ISOLATION=strict`` (each computation runs in
 the web worker's child process, which is killed past the time budget; the default,
-``process``, answers small requests in the worker itself) and ``inline`` (in the web worker itself: no budget), through Flask's test client
-(the whole HTTP stack but the socket). Every request body is new, so the web worker's
+``process``, answers small requests in the worker itself) and ``inline`` (in the web
+worker itself: no budget), through Flask's test client (the whole HTTP stack but the
+socket). Every request body is new, so the web worker's
 answer cache never answers; the computation process's own caches (parse, derivatives,
 compiled functions) work as in production. The runs of the two modes are interleaved,
 round after round, and the median of each is kept, so that a slow spell of the machine hits
@@ -74,8 +75,8 @@ def per_request(client, make, count: int) -> float:
 def main() -> None:
     limits = Limits(time_budget_seconds=10)
     clients = {
-        # strict: small requests too (the default answers those in the web worker)
-        "process": create_app(Settings(limits=limits, isolated=True,
+        # small requests too (the default answers those in the web worker)
+        "strict": create_app(Settings(limits=limits, isolated=True,
                                        small_in_worker=False)).test_client(),
         "inline": create_app(Settings(limits=limits, isolated=False)).test_client(),
     }
@@ -84,13 +85,13 @@ def main() -> None:
     for name, client in clients.items():  # warm up: the child is forked, caches filled
         for make, _ in WORKLOADS.values():
             per_request(client, make, 2)
-    print(f"{'workload':26} {'inline':>11} {'process':>11} {'ratio':>7} {'overhead':>10}")
+    print(f"{'workload':26} {'inline':>11} {'strict':>11} {'ratio':>7} {'overhead':>10}")
     for workload, (make, count) in WORKLOADS.items():
         times = {name: [] for name in clients}
         for _ in range(ROUNDS):
             for name, client in clients.items():
                 times[name].append(per_request(client, make, count))
-        inline, isolated = (statistics.median(times[n]) for n in ("inline", "process"))
+        inline, isolated = (statistics.median(times[n]) for n in ("inline", "strict"))
         print(f"{workload:26} {inline * 1e3:9.2f}ms {isolated * 1e3:9.2f}ms "
               f"{isolated / inline:7.2f} {(isolated - inline) * 1e3:8.2f}ms")
 

@@ -167,10 +167,9 @@ def derivative(
 ) -> dict:
     """The ``order``-th derivative of one expression by one variable (with its steps)."""
     if _in_express_lane(constants, points, steps):
-        try:
-            return _express_derivative(limits, expression, variable, order, point)
-        except express.Unsupported:
-            pass
+        body = _lane_answer(_express_derivative, limits, expression, variable, order, point)
+        if body is not None:
+            return body
     _check_order(order, limits)
     check_variable_name(variable, "variable")
     if constants and variable in constants:
@@ -209,10 +208,9 @@ def gradient(
     """The gradient of one expression; its value, norm, batch values, steps and check."""
     _check_needs_point(check, point)
     if _in_express_lane(constants, points, steps, check):
-        try:
-            return _express_gradient(limits, expression, variables, point)
-        except express.Unsupported:
-            pass
+        body = _lane_answer(_express_gradient, limits, expression, variables, point)
+        if body is not None:
+            return body
     spec = build_spec([expression], limits, variables=variables, constants=constants)
     _check_batch(points, 1 + len(spec.variables), limits)
     partials = engine.gradient(spec.expressions[0], spec.variable_symbols)
@@ -260,6 +258,14 @@ def _gradient_at(at_point: dict, evaluated: Entries, n: int, warnings: list[str]
 def _in_express_lane(constants, points, *flags: bool) -> bool:
     """Whether the express lane may try: no constants, no batch, no steps or check."""
     return express.ENABLED and not constants and points is None and not any(flags)
+
+
+def _lane_answer(express_answer, *args) -> dict | None:
+    """``express_answer(*args)``, or None where the express lane does not answer."""
+    try:
+        return express_answer(*args)
+    except express.Unsupported:
+        return None
 
 
 def _express_gradient(limits: Limits, expression, variables, point) -> dict:
@@ -319,20 +325,14 @@ def small_limits(limits: Limits) -> Limits:
                                           for name, cap in SMALL_REQUEST.items()})
 
 
-def _small(express_answer, *args) -> dict | None:
-    try:
-        return express_answer(*args)
-    except express.Unsupported:
-        return None
-
-
 def small_derivative(limits: Limits, *, expression, variable, order: int = 1, point=None,
                      points=None, constants=None, steps: bool = False) -> dict | None:
     """:func:`derivative`'s answer when the express lane gives it within the small caps,
     else None."""
     if not _in_express_lane(constants, points, steps):
         return None
-    return _small(_express_derivative, small_limits(limits), expression, variable, order, point)
+    return _lane_answer(_express_derivative, small_limits(limits), expression, variable, order,
+                        point)
 
 
 def small_gradient(limits: Limits, *, expression, variables=None, point=None, points=None,
@@ -341,7 +341,7 @@ def small_gradient(limits: Limits, *, expression, variables=None, point=None, po
     else None."""
     if not _in_express_lane(constants, points, steps, check):
         return None
-    return _small(_express_gradient, small_limits(limits), expression, variables, point)
+    return _lane_answer(_express_gradient, small_limits(limits), expression, variables, point)
 
 
 def small_hessian(limits: Limits, *, expression, variables=None, point=None, points=None,
@@ -350,7 +350,7 @@ def small_hessian(limits: Limits, *, expression, variables=None, point=None, poi
     None."""
     if not _in_express_lane(constants, points, check):
         return None
-    return _small(_express_hessian, small_limits(limits), expression, variables, point)
+    return _lane_answer(_express_hessian, small_limits(limits), expression, variables, point)
 
 
 def _express_derivative(limits: Limits, expression, variable, order: int, point) -> dict:
@@ -422,10 +422,9 @@ def hessian(
     """The Hessian; at a point also its eigenvalues, definiteness and the critical-point test."""
     _check_needs_point(check, point)
     if _in_express_lane(constants, points, check):
-        try:
-            return _express_hessian(limits, expression, variables, point)
-        except express.Unsupported:
-            pass
+        body = _lane_answer(_express_hessian, limits, expression, variables, point)
+        if body is not None:
+            return body
     spec = build_spec([expression], limits, variables=variables, constants=constants)
     symbols = spec.variable_symbols
     n = len(symbols)

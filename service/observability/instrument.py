@@ -37,8 +37,8 @@ class TimedComputer:
     """The app's ``Computer`` (service.compute), with each computation timed.
 
     A wrapper, so that timing stays out of the computation code: every call to ``run`` and
-    ``run_small`` is observed in ``gradient_computation_seconds`` under the request's endpoint; everything
-    else is the wrapped computer's.
+    ``run_small`` is observed in ``gradient_computation_seconds`` under the request's
+    endpoint; everything else is the wrapped computer's.
     """
 
     def __init__(self, computer) -> None:
