@@ -1,16 +1,23 @@
 """The express lane against the SymPy path, in one process, side by side.
 
-    python bench/express.py
+    python bench/express.py [--stages]
 
 Novel 2-4 variable gradients at a point (the kind bench/run.py sends: every expression
 new, so no cache helps) and a dense Hessian, each answered by the express lane
 (SymEngine, service.calculus.express) and by the SymPy path (the lane switched off).
 Prints milliseconds per request and the ratio. The lane's answers are checked equal to
 the SymPy path's by tests/calculus/test_express_lane.py; here only time is measured.
+
+With ``--stages``: where the lane's time goes for a novel gradient at a point answered as a
+web worker answers a small request (``operations.small_gradient``, the computing collector
+thresholds set): each stage's function is wrapped in a timer, and the rest is the lane's
+glue (its caches, the point, the answer's assembly).
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
 import random
 import sys
 import time
@@ -18,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.calculus import cache, express, operations  # noqa: E402
+from service.calculus import cache, express, fast_exact, fast_latex, fast_text  # noqa: E402
+from service.calculus import operations  # noqa: E402
+from service.compute import COMPUTING_GC_THRESHOLDS  # noqa: E402
 from service.config import Limits  # noqa: E402
 
 LIMITS = Limits()
@@ -61,7 +70,70 @@ def per_request(operation, requests: list[dict], lane: bool) -> float:
     return (time.perf_counter() - started) / len(requests)
 
 
+# (label, module, function): the lane's stages, timed where the lane calls them
+STAGES = [
+    ("parse (syntax tree)", express, "parse_tree"),
+    ("build (SymEngine, SymPy's form)", fast_exact, "build"),
+    ("divisor check", express, "_divides_by_a_constant"),
+    ("differentiate + SymPy's form", express, "_differentiate"),
+    ("LaTeX of the partials", fast_latex, "to_latex"),
+    ("exact values at the point", fast_exact, "value_at"),
+    ("float64 of the exact values", fast_exact, "float_value"),
+]
+
+
+def stages(count: int = 2000) -> None:
+    """Print each stage's milliseconds per request, and its share of the whole."""
+    gc.set_threshold(*COMPUTING_GC_THRESHOLDS)
+    spent: dict[str, float] = {}
+
+    def timed(label, function):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+        return wrapper
+
+    originals = [(module, name, getattr(module, name)) for _, module, name in STAGES]
+    for (label, module, name), (_, _, function) in zip(STAGES, originals):
+        setattr(module, name, timed(label, function))
+    to_text = fast_text.to_text
+
+    def text(expr, *args, plain_numbers: bool = False, **kwargs):  # two stages in one
+        label = "text of the exact values" if plain_numbers else "text of the partials"
+        return timed(label, to_text)(expr, *args, plain_numbers=plain_numbers, **kwargs)
+
+    fast_text.to_text = text
+    try:
+        for request in novel_requests(100, seed=1):  # warm: imports, first-call costs
+            operations.small_gradient(LIMITS, **request)
+        spent.clear()
+        requests = novel_requests(count, seed=5)
+        started = time.perf_counter()
+        answered = sum(operations.small_gradient(LIMITS, **r) is not None for r in requests)
+        total = (time.perf_counter() - started) / count
+    finally:
+        for module, name, function in originals:
+            setattr(module, name, function)
+        fast_text.to_text = to_text
+    print(f"novel 2-4 variable gradient at a point, {count} requests ({answered} answered "
+          f"by the lane): {total * 1e3:.3f} ms each")
+    print(f"{'stage':<36} {'ms':>7} {'share':>6}")
+    for label, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"{label:<36} {seconds / count * 1e3:>7.3f} {seconds / count / total:>6.0%}")
+    rest = total - sum(spent.values()) / count
+    print(f"{'the rest (glue, caches, the point)':<36} {rest * 1e3:>7.3f} {rest / total:>6.0%}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stages", action="store_true",
+                        help="where the lane's time goes, stage by stage")
+    if parser.parse_args().stages:
+        stages()
+        return
     warm = novel_requests(30, seed=1)
     per_request(operations.gradient, warm, True)
     per_request(operations.gradient, warm, False)
