@@ -100,10 +100,12 @@ def stages(count: int = 2000) -> None:
     for (label, module, name), (_, _, function) in zip(STAGES, originals):
         setattr(module, name, timed(label, function))
     to_text = fast_text.to_text
+    values_text = timed("text of the exact values", to_text)
+    partials_text = timed("text of the partials", to_text)
 
     def text(expr, *args, plain_numbers: bool = False, **kwargs):  # two stages in one
-        label = "text of the exact values" if plain_numbers else "text of the partials"
-        return timed(label, to_text)(expr, *args, plain_numbers=plain_numbers, **kwargs)
+        timed_text = values_text if plain_numbers else partials_text
+        return timed_text(expr, *args, plain_numbers=plain_numbers, **kwargs)
 
     fast_text.to_text = text
     try:

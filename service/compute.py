@@ -8,9 +8,10 @@ So each web worker owns one child, forked lazily so it inherits the loaded SymPy
 and a request's computation runs there under the budget; per-process caches live in the
 child. Small requests are the exception (:meth:`Computer.run_small`): the express lane
 answers them in the web worker under a 50 ms timer, saving the hand-off. The web worker
-talks to the child over one pipe and waits with ``poll(budget)``: a round trip costs ~0.05 ms (pebble's pool, used before, took 0.27 ms through its threads,
-and 9 ms for the arrays of 100,000 points; see README "Performance"). Large arrays cross
-through two shared mappings instead (see :class:`_Transport`).
+talks to the child over one pipe and waits with ``poll(budget)``: a round trip costs ~0.05
+ms (pebble's pool, used before, took 0.27 ms through its threads, and 9 ms for the arrays
+of 100,000 points; see README "Performance"). Large arrays cross through two shared
+mappings instead (see :class:`_Transport`).
 """
 
 from __future__ import annotations

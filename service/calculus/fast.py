@@ -14,7 +14,8 @@ assumptions system:
   the test corpus: first derivatives of the textbook table are the very objects
   ``sympy.diff`` gives; elsewhere (second derivatives, compositions) a numeric factor may
   stay outside a sum that SymPy would have multiplied in (``2*(tan(x)^2 + 1)*tan(x)`` for
-  ``(2*tan(x)^2 + 2)*tan(x)``): equal after ``expand``, and equal in value. ~100x faster than ``sympy.diff``.
+  ``(2*tan(x)^2 + 2)*tan(x)``): equal after ``expand``, and equal in value. ~100x faster
+  than ``sympy.diff``.
 - :func:`compile_numeric`: common-subexpression elimination in SymEngine, then NumPy source
   code written from the SymEngine tree (the same NumPy calls ``sympy.lambdify`` makes),
   compiled once. ~20x faster than ``lambdify(..., cse=True)``.

@@ -714,7 +714,7 @@ def _pow(b, e, node=None):
         return _power_of_rational(b, e)
     if tb is _E_TYPE:
         return _exp(e)
-    if not rational_exponent and not e.is_Atom and _has_log(e):
+    if not rational_exponent and not e.is_Atom and _has_function(e, se.log):
         raise Unsupported("an exponent with a logarithm (SymPy may rewrite the base as e)")
     if tb is _Pow:
         return _power_of_power(b, e)
@@ -758,7 +758,7 @@ def _power_of_rational(b, e):
         return _mul([c, *factors]) if factors else c
     if b.is_negative:
         raise Unsupported("a power of a negative number")
-    if _has_log(e):
+    if _has_function(e, se.log):
         raise Unsupported("an exponent with a logarithm (SymPy may rewrite the base as e)")
     if _is_constant(e):  # 2**pi: the builder sizes it in floats
         try:
@@ -886,10 +886,6 @@ def _has_function(u, f) -> bool:
             seen.add(v)
             stack.extend(v.args)
     return False
-
-
-def _has_log(u) -> bool:
-    return _has_function(u, se.log)
 
 
 def _unevaluated(f, a):
@@ -1025,7 +1021,8 @@ def _exp(u, node=None):
         # exp(2*log(3)) = 9, exp(x + log(y)) = y*exp(x): refused, as SymPy may rewrite them
         for part in u.args if tu is _Add else (u,):
             if type(part) is se.log or type(part) is _Mul and any(
-                    type(f) is se.log or type(f) is _Add and _has_log(f) for f in part.args):
+                    type(f) is se.log or type(f) is _Add and _has_function(f, se.log)
+                    for f in part.args):
                 raise Unsupported("exp of a sum or product with a logarithm")
     if node is not None:
         return node
