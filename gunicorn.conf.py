@@ -39,6 +39,17 @@ def _env_int(name, default):
         raise ValueError(f"{name}={raw!r} is not an integer") from None
 
 
+def _env_bool(name, default):
+    raw = _env(name, None)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r} is not one of 1, 0, true, false, yes, no, on, off")
+
+
 def _cpu_count():
     """CPUs this process may run on (a container's cpuset, not the host's count)."""
     if hasattr(os, "sched_getaffinity"):
@@ -54,10 +65,20 @@ threads = _env_int("GRADIENT_THREADS", 1)  # used by the gthread worker class on
 timeout = _env_int("GRADIENT_WORKER_TIMEOUT", 60)
 graceful_timeout = _env_int("GRADIENT_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GRADIENT_KEEPALIVE", 5)
-# Recycle each worker after about this many requests (memory held by SymPy's caches);
-# the jitter keeps the workers from restarting all at once.
-max_requests = _env_int("GRADIENT_MAX_REQUESTS", 2000)
-max_requests_jitter = _env_int("GRADIENT_MAX_REQUESTS_JITTER", 200)
+# Recycle each worker after about this many requests, a safety net for the memory it holds
+# (its caches are bounded: under novel gradients a worker levels off at ~215 MB after
+# 40,000 requests); the jitter keeps the workers from restarting all at once. Each
+# replacement costs the old worker's exit (~0.3 s of CPU to free a full worker's heap) and
+# the new one's cold caches: rarely, then, as a busy worker answers 2,000 requests in a
+# few seconds (bench/run.py --recycling).
+max_requests = _env_int("GRADIENT_MAX_REQUESTS", 20_000)
+max_requests_jitter = _env_int("GRADIENT_MAX_REQUESTS_JITTER", 2_000)
+# Load the app once, in the master, and fork every worker from it: a new worker (recycled,
+# or replacing a dead one) starts at once, instead of importing SymPy, SymEngine and NumPy
+# again (1.3-1.9 s of CPU; with workers recycled every 2,000 requests that cost /healthz a
+# third to a half of its throughput, and now costs it nothing measurable). Code changes
+# then need a restart, not a SIGHUP: GRADIENT_PRELOAD=0.
+preload_app = _env_bool("GRADIENT_PRELOAD", True)
 # The workers' heartbeat files: on tmpfs where there is one (a container's disk may be slow).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
@@ -82,6 +103,7 @@ _DEFAULT_METRICS_DIR = os.path.join(tempfile.gettempdir(), f"gradient-metrics-{o
 metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = _env(
     "PROMETHEUS_MULTIPROC_DIR", _DEFAULT_METRICS_DIR
 )
+os.makedirs(metrics_dir, exist_ok=True)  # before the preloaded app writes its build info
 
 
 # glibc's malloc, in the master before it forks (the workers and their computation processes
@@ -109,10 +131,12 @@ _tune_malloc()
 
 
 def on_starting(server):
-    """Create the metrics directory, or empty it of a previous run's files."""
-    os.makedirs(metrics_dir, exist_ok=True)
+    """Empty the metrics directory of a previous run's files (not of this master's own:
+    the app it preloaded has written its build info)."""
+    own = f"_{os.getpid()}.db"
     for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
-        os.remove(stale)
+        if not stale.endswith(own):
+            os.remove(stale)
 
 
 def post_worker_init(worker):

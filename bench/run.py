@@ -23,6 +23,9 @@ floor measured in the same run:
 With ``--isolation``, also novel expressions against ``/healthz`` on one server per
 ``GRADIENT_ISOLATION`` mode (``process``, the default: small requests answered in the web
 worker; ``strict``: everything in the computation process; ``inline``), runs interleaved.
+With ``--recycling``, also /healthz and novel expressions with workers replaced every
+~2,000 requests (``GRADIENT_MAX_REQUESTS``), with and without the app preloaded in the
+master, against recycling off.
 
 Run: ``python bench/run.py`` from the project root (``--seconds`` per wrk run, default 5).
 Loopback only; every run is bounded in time.
@@ -132,7 +135,7 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the app on a free loopback port, as README's "Run it" says."""
 
-    def __init__(self, workers: int = WORKERS, isolation: str = "process"):
+    def __init__(self, workers: int = WORKERS, isolation: str = "process", **settings: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.metrics_dir = tempfile.mkdtemp(prefix="gradient-bench-metrics-")
@@ -140,6 +143,7 @@ class Server:
                    GRADIENT_WORKERS=str(workers), GRADIENT_ACCESS_LOG="off",
                    GRADIENT_LOG_LEVEL="warning", GRADIENT_MAX_REQUESTS="0",
                    GRADIENT_ISOLATION=isolation, PROMETHEUS_MULTIPROC_DIR=self.metrics_dir)
+        env.update(settings)
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         self.process = subprocess.Popen([gunicorn, "service.wsgi:app"], cwd=ROOT, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,7 +159,8 @@ class Server:
             raise RuntimeError("gunicorn did not become ready in 60 s")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the master and all its descendants (workers, children)."""
+        """User + system CPU of the master and all its descendants (workers, children),
+        the ones that have exited too (a recycled worker's time is in its reaper's)."""
         total = 0.0
         tick = os.sysconf("SC_CLK_TCK")
         for pid in self._tree():
@@ -163,7 +168,8 @@ class Server:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            # utime, stime, and cutime, cstime: the children it has waited for
+            total += sum(int(field) for field in fields[11:15]) / tick
         return total
 
     def _tree(self) -> list[int]:
@@ -353,26 +359,51 @@ def _time(run) -> float:
     return time.perf_counter() - started
 
 
-def isolation_case(seconds: float, rounds: int = 2) -> dict[str, list[tuple[dict, dict]]]:
-    """Novel expressions at a point against /healthz on one server per GRADIENT_ISOLATION
-    mode, run by run in turn: small requests in the web worker (process), everything in the
-    computation process (strict), everything in the web worker (inline)."""
-    servers = {mode: Server(isolation=mode) for mode in ("process", "strict", "inline")}
-    runs: dict[str, list[tuple[dict, dict]]] = {mode: [] for mode in servers}
+def floor_and_novel(servers: dict[str, Server], seconds: float, rounds: int = 2,
+                    warm: bool = False) -> dict[str, list[tuple[dict, dict]]]:
+    """/healthz and novel expressions at a point on each server, run by run in turn (the
+    floor of each pair measured next to it); the servers are stopped at the end."""
+    runs: dict[str, list[tuple[dict, dict]]] = {label: [] for label in servers}
     try:
-        for server in servers.values():
-            for _ in range(20):
-                post(server.url + "/v1/gradient", CACHED_BODY.encode())
+        if warm:  # the workers' computation processes too
+            for server in servers.values():
+                for _ in range(20):
+                    post(server.url + "/v1/gradient", CACHED_BODY.encode())
         for _round in range(rounds):
-            for mode, server in servers.items():
+            for label, server in servers.items():
                 floor = wrk(server, "/healthz", seconds)
                 novel = wrk(server, "/v1/gradient", seconds,
                             LUA_NOVEL.replace("WITH_POINT", "true"))
-                runs[mode].append((floor, novel))
+                runs[label].append((floor, novel))
     finally:
         for server in servers.values():
             server.stop()
     return runs
+
+
+def isolation_case(seconds: float) -> dict[str, list[tuple[dict, dict]]]:
+    """One server per GRADIENT_ISOLATION mode: small requests in the web worker (process),
+    everything in the computation process (strict), everything in the web worker (inline)."""
+    return floor_and_novel({mode: Server(isolation=mode)
+                            for mode in ("process", "strict", "inline")}, seconds, warm=True)
+
+
+# (label, settings): worker recycling off (the other figures' servers), every ~2,000
+# requests with the app preloaded in the master (gunicorn.conf.py), and the same without
+# preloading: each new worker then imports SymPy, SymEngine and NumPy itself.
+RECYCLING = (
+    ("recycling off", {}),
+    ("every ~2,000 requests, preloaded", {"GRADIENT_MAX_REQUESTS": "2000"}),
+    ("every ~2,000 requests, not preloaded",
+     {"GRADIENT_MAX_REQUESTS": "2000", "GRADIENT_PRELOAD": "0"}),
+)
+
+
+def recycling_case(seconds: float) -> dict[str, list[tuple[dict, dict]]]:
+    """One server per RECYCLING setting: what replacing a worker costs (its exit, its
+    start, its cold caches)."""
+    return floor_and_novel({label: Server(**settings) for label, settings in RECYCLING},
+                           seconds)
 
 
 def cache_metrics(server: Server) -> list[str]:
@@ -389,6 +420,8 @@ def main() -> None:
     parser.add_argument("--skip-descent", action="store_true")
     parser.add_argument("--isolation", action="store_true",
                         help="also compare the GRADIENT_ISOLATION modes on novel expressions")
+    parser.add_argument("--recycling", action="store_true",
+                        help="also measure what replacing workers (GRADIENT_MAX_REQUESTS) costs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -481,15 +514,18 @@ def main() -> None:
     finally:
         server.stop()
 
-    if args.isolation:
-        print()
-        print(f"{'novel expression at a point, by GRADIENT_ISOLATION':<52} {'req/s':>6} "
-              f"{'/healthz':>8} {'ratio':>6} {'CPU ms/req':>10}")
-        for mode, pairs in isolation_case(args.seconds).items():
-            for floor, novel in pairs:
-                print(f"{mode:<52} {novel['rate']:>6.0f} {floor['rate']:>8.0f} "
-                      f"{novel['rate'] / floor['rate']:>6.3f} {novel['cpu_ms']:>10.3f}")
-
+    for wanted, title, case in ((args.isolation, "novel expressions, by GRADIENT_ISOLATION",
+                                 isolation_case),
+                                (args.recycling, "worker recycling", recycling_case)):
+        if wanted:
+            print()
+            print(f"{title:<40} {'/healthz req/s':>14} {'CPU ms':>7} {'novel req/s':>11} "
+                  f"{'CPU ms':>7} {'ratio':>6}")
+            for label, pairs in case(args.seconds).items():
+                for floor, novel in pairs:
+                    print(f"{label:<40} {floor['rate']:>14.0f} {floor['cpu_ms']:>7.3f} "
+                          f"{novel['rate']:>11.0f} {novel['cpu_ms']:>7.3f} "
+                          f"{novel['rate'] / floor['rate']:>6.3f}")
 
 if __name__ == "__main__":
     main()
