@@ -33,13 +33,18 @@ def test_the_master_loads_the_app_unless_told_not_to(tmp_path, setting, preloade
         process.stop()
 
 
-def test_a_preload_setting_that_is_not_a_boolean_stops_gunicorn(tmp_path):
-    process, _ = start_gunicorn("bad-preload", tmp_path, workers=1, GRADIENT_PRELOAD="maybe")
+@pytest.mark.parametrize(("name", "raw", "message"), [
+    ("GRADIENT_PRELOAD", "maybe", "GRADIENT_PRELOAD='maybe' is not one of"),
+    # read by the app, which the master now loads: it stops before any worker starts
+    ("GRADIENT_MAX_NESTING_DEPTH", "deep", "GRADIENT_MAX_NESTING_DEPTH='deep' is not a valid int"),
+])
+def test_a_bad_setting_stops_gunicorn_and_names_itself(tmp_path, name, raw, message):
+    process, _ = start_gunicorn("bad-setting", tmp_path, workers=1, **{name: raw})
     try:
         assert process.popen.wait(timeout=60) != 0
     finally:
         process.stop()
-    assert "GRADIENT_PRELOAD='maybe' is not one of" in process.stderr()
+    assert message in process.stderr()
 
 
 def _served_by(answer) -> int:
