@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
+import time
 import uuid
 from contextvars import ContextVar
-from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 REQUEST_ID_HEADER = "X-Request-ID"
 MAX_REQUEST_ID_LENGTH = 128
@@ -55,9 +58,24 @@ def unbind_request(token) -> None:
     _request_fields.reset(token)
 
 
+_second: list = [None, ""]  # the last whole second formatted, and its text
+
+
 def _timestamp(created: float) -> str:
-    moment = datetime.fromtimestamp(created, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO 8601 in UTC, to the millisecond: ``2026-12-07T13:06:40.421Z``."""
+    fraction, whole = math.modf(created)
+    microseconds = round(fraction * 1e6)  # as datetime.fromtimestamp rounds
+    second = int(whole) + microseconds // 1_000_000
+    if _second[0] != second:  # an access line per request: most share their second
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))]
+    return f"{_second[1]}{microseconds % 1_000_000 // 1000:03d}Z"
+
+
+def _json_line(entry: dict[str, Any]) -> str:
+    try:  # orjson: about three times as fast as json (the access log writes one per request)
+        return orjson.dumps(entry, default=str).decode()
+    except TypeError:  # an integer beyond 64 bits, say
+        return json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 class JsonFormatter(logging.Formatter):
@@ -81,7 +99,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
+        return _json_line(entry)
 
 
 def configure_logging(level: str) -> None:

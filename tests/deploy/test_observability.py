@@ -8,6 +8,7 @@ import logging
 import os
 import platform
 import re
+from datetime import datetime, timezone
 
 import numpy
 import pytest
@@ -119,6 +120,30 @@ def test_a_traceback_stays_on_one_line(captured):
         logging.getLogger("service.example").exception("it failed")
     [entry] = captured()
     assert "ValueError: first line\nsecond line" in entry["exception"]
+
+
+@pytest.mark.parametrize("created", [
+    0.0, 1.9999, 799514450.3479998, 1765112800.421, 1765112800.9995, 1765112800.9999996,
+    1765112801.0004, 4102444799.9999999,
+])
+def test_the_time_of_a_line_is_datetimes_iso_form_to_the_millisecond(created):
+    moment = datetime.fromtimestamp(created, tz=timezone.utc)
+    expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    assert logs._timestamp(created) == expected
+    assert logs._timestamp(created) == expected  # the same second again, from the cache
+
+
+class _Agent:
+    def __str__(self) -> str:
+        return "agent/1.0"
+
+
+@pytest.mark.parametrize("size", [120, 2**70])  # orjson writes 64-bit integers; json the rest
+def test_a_field_json_cannot_encode_is_written_as_its_text(captured, size):
+    logging.getLogger("service.example").warning("odd fields", extra={
+        "bytes": size, "user_agent": _Agent()})
+    [entry] = captured()
+    assert entry["bytes"] == size and entry["user_agent"] == "agent/1.0"
 
 
 # --- /metrics in a single process ----------------------------------------------------------
