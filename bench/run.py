@@ -527,5 +527,6 @@ def main() -> None:
                           f"{novel['rate']:>11.0f} {novel['cpu_ms']:>7.3f} "
                           f"{novel['rate'] / floor['rate']:>6.3f}")
 
+
 if __name__ == "__main__":
     main()
