@@ -60,7 +60,13 @@ _SMOOTH_FUNCTIONS: dict[type, Callable] = {
     sympy.asinh: se.asinh, sympy.atanh: se.atanh,
     sympy.erf: se.erf,
 }
-# Functions compiled to NumPy but never differentiated here. The grammar's own functions
+# The grammar's smooth functions of machine learning: opaque SymEngine functions of these
+# names, differentiated by SymEngine into Subs(Derivative(f(_xi), _xi), _xi, u) nodes that
+# to_sympy turns into the function's own fdiff (sigmoid(u)*(1 - sigmoid(u)), sigmoid(u)).
+SMOOTH_CUSTOM: dict[str, type] = {"sigmoid": sigmoid, "softplus": softplus}
+_SMOOTH_CUSTOM_FUNCTIONS: dict[type, Callable] = {
+    cls: se.Function(name) for name, cls in SMOOTH_CUSTOM.items()}
+# Functions compiled to NumPy but never differentiated here. The grammar's other functions
 # (and Heaviside) become opaque SymEngine functions named for NUMERIC_NAMES below.
 _NUMERIC_ONLY_FUNCTIONS: dict[type, Callable] = {
     sympy.acosh: se.acosh,
@@ -68,8 +74,6 @@ _NUMERIC_ONLY_FUNCTIONS: dict[type, Callable] = {
     sympy.sign: se.sign,
     sympy.Min: se.Min,
     sympy.Max: se.Max,
-    sigmoid: se.Function("sigmoid"),
-    softplus: se.Function("softplus"),
     relu: se.Function("relu"),
     cbrt: se.Function("cbrt"),
 }
@@ -173,6 +177,9 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
             if value is None:
                 raise Unsupported(f"SymEngine rewrites {node}")
         return value
+    function = _SMOOTH_CUSTOM_FUNCTIONS.get(kind)
+    if function is not None:
+        return function(*args)
     if numeric:
         if kind is sympy.Heaviside:  # args (x, 1/2): the grammar's heaviside(0) = 1/2
             if len(node.args) != 2 or node.args[1] != sympy.S.Half:
@@ -266,13 +273,73 @@ def to_sympy(expr: se.Basic) -> sympy.Expr:
         if node in done:
             stack.pop()
             continue
-        pending = [arg for arg in node.args if arg not in done]
+        pending = [arg for arg in _parts(node) if arg not in done]
         if pending:
             stack.extend(pending)
             continue
         stack.pop()
         done[node] = _back_node(node, done)
     return done[expr]
+
+
+def _parts(node: se.Basic) -> tuple:
+    """The arguments converted before ``node``: of a function's derivative only the
+    function's argument (never SymEngine's dummy variable)."""
+    t = type(node)
+    if t is _SUBS or t is _DERIVATIVE:
+        return derivative_of_custom(node)[1:]
+    return node.args
+
+
+_SUBS, _DERIVATIVE, FUNCTION_SYMBOL = se.Subs, se.Derivative, se.FunctionSymbol
+
+
+def derivative_of_custom(node: se.Basic) -> tuple[str, se.Basic]:
+    """(name, u) for SymEngine's derivative of a SMOOTH_CUSTOM function f at u:
+    ``Subs(Derivative(f(v), v), v, u)``, or ``Derivative(f(u), u)`` for a symbol u.
+    Raises :class:`Unsupported` for any other derivative node."""
+    if type(node) is _SUBS:
+        derivative, variable, u = node.args
+    else:
+        derivative, variable, u = node, None, None
+    if type(derivative) is _DERIVATIVE:
+        args = derivative.args
+        if len(args) == 2:
+            function, wrt = args
+            if (type(function) is FUNCTION_SYMBOL and function.get_name() in SMOOTH_CUSTOM
+                    and function.args == (wrt,) and (variable is None or variable == wrt)):
+                return function.get_name(), (wrt if u is None else u)
+    raise Unsupported("a derivative SymEngine left unevaluated")
+
+
+# sigmoid(u) and softplus(u) with SymEngine's builtins, for numeric evaluation
+_BUILTIN_FORMS: dict[str, Callable] = {
+    "sigmoid": lambda u: 1 / (1 + se.exp(-u)),
+    "softplus": lambda u: se.log(1 + se.exp(u)),
+}
+
+
+def numeric_form(expr: se.Basic) -> se.Basic:
+    """``expr`` with each SMOOTH_CUSTOM call written with SymEngine's builtins, which it
+    can evaluate (``float``, ``n``). For values SymEngine could not evaluate as they are:
+    it raises RuntimeError on these calls. Without recursion (trees may nest deeply)."""
+    calls, stack, seen = [], [(expr, False)], set()
+    while stack:  # post-order: the calls inside a call come before it
+        node, expanded = stack.pop()
+        if expanded:
+            if type(node) is FUNCTION_SYMBOL:
+                calls.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args)
+    replaced: dict[se.Basic, se.Basic] = {}
+    for call in calls:
+        form = _BUILTIN_FORMS.get(call.get_name())
+        if form is None:
+            raise Unsupported(f"{call.get_name()} is not evaluated here")
+        replaced[call] = form(call.args[0].xreplace(replaced) if replaced else call.args[0])
+    return expr.xreplace(replaced) if replaced else expr
 
 
 def _back_node(node: se.Basic, done) -> sympy.Expr:
@@ -287,6 +354,9 @@ def _back_node(node: se.Basic, done) -> sympy.Expr:
         return sympy.pi
     if node == se.E:
         return sympy.E
+    if type(node) is _SUBS or type(node) is _DERIVATIVE:  # f'(u) as sympy.diff writes it
+        name, u = derivative_of_custom(node)
+        return SMOOTH_CUSTOM[name](done[u]).fdiff()
     args = [done[a] for a in node.args]
     kind = type(node).__name__
     if kind == "Add":
@@ -298,6 +368,8 @@ def _back_node(node: se.Basic, done) -> sympy.Expr:
     function = _BACK_FUNCTIONS.get(kind)
     if function is not None:
         return function(*args)
+    if kind == "FunctionSymbol" and node.get_name() in SMOOTH_CUSTOM:
+        return SMOOTH_CUSTOM[node.get_name()](*args)
     raise Unsupported(f"SymEngine produced {kind}, which is not converted back")
 
 
@@ -310,7 +382,8 @@ def differentiate(expr: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
         raise Unsupported(f"variable {variable!r} with other assumptions")
     result = converted.diff(se.Symbol(variable.name))
     back = to_sympy(result)
-    _remember((False, back), result)
+    if not result.atoms(_SUBS, _DERIVATIVE):  # f'(u) nodes: to be converted anew
+        _remember((False, back), result)
     return back
 
 

@@ -898,9 +898,11 @@ def _unevaluated(f, a):
 
 # -- functions ---------------------------------------------------------------------------------
 
+# fast.FUNCTION_SYMBOL: sigmoid and softplus (fast.SMOOTH_CUSTOM), the only ones made here
+_FUNCTION_SYMBOL = fast.FUNCTION_SYMBOL
 _FUNCTIONS = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc, se.asin, se.acos,
                         se.atan, se.sinh, se.cosh, se.tanh, se.asinh, se.atanh, se.erf,
-                        se.log})
+                        se.log, _FUNCTION_SYMBOL})
 _ODD = frozenset({se.sin, se.tan, se.cot, se.csc, se.asin, se.atan, se.sinh, se.tanh,
                   se.asinh, se.atanh, se.erf})
 _EVEN = frozenset({se.cos, se.sec, se.cosh})
@@ -970,6 +972,29 @@ def _call(f, a, node=None):
     if type(value) is not f or f in _EVEN and value.args[0] != a:
         return _unevaluated(f, a)
     return value
+
+
+_CUSTOM = {name: se.Function(name) for name in fast.SMOOTH_CUSTOM}
+_SIGMOID = _CUSTOM["sigmoid"]
+_LOG_2 = se.log(se.Integer(2))
+
+
+def _custom(name: str, a, node=None):
+    """sigmoid(a) or softplus(a) as their ``eval`` makes them (custom_functions.py): a
+    value at 0 (1/2, log(2)), else kept as written (no sign rule, no other values)."""
+    function = _CUSTOM.get(name)
+    if function is None:
+        raise Unsupported(f"{name} is not handled by the fast path")
+    if type(a) is _ZERO_TYPE:
+        return _HALF if name == "sigmoid" else _LOG_2
+    return node if node is not None else function(a)
+
+
+def _custom_derivative(name: str, u):
+    """The function's fdiff at u, as ``fast.to_sympy`` writes SymEngine's derivative node:
+    sigmoid(u)*(1 - sigmoid(u)), and sigmoid(u) for softplus."""
+    s = _custom("sigmoid", u)
+    return _mul([s, _Add(_ONE, _negate(s))]) if name == "sigmoid" else s
 
 
 def _shifted_by_pi(a) -> bool:
@@ -1079,9 +1104,17 @@ def _rebuild(node, args, same: bool):
         if type(args[0]) is _E_TYPE:
             return _exp(args[1], keep)
         return _pow(args[0], args[1], keep)
+    if t is _FUNCTION_SYMBOL:
+        return _custom(node.get_name(), args[0], keep)
     if t in _FUNCTIONS:
         return _call(t, args[0], keep)
+    if t is _SUBS or t is _DERIVATIVE:  # SymEngine's derivative of sigmoid or softplus at u
+        name, _ = fast.derivative_of_custom(node)
+        return _custom_derivative(name, args[-1])
     raise Unsupported(f"{t.__name__} is not handled by the fast path")
+
+
+_SUBS, _DERIVATIVE = se.Subs, se.Derivative
 
 
 _ATOMS = _RATIONALS | {_Symbol, _PI_TYPE, _E_TYPE}
@@ -1310,6 +1343,8 @@ def _build_call(name: str, args):
     function = _BUILD_FUNCTIONS.get(name)
     if function is not None:
         return _call(function, args[0])
+    if name in _CUSTOM:
+        return _custom(name, args[0])
     if name == "sqrt":
         _check_power(args[0], _HALF)
         return _pow(args[0], _HALF)
@@ -1469,10 +1504,10 @@ def _evaluate(a) -> float:
     top = _ERF_MAX_BITS if _has_function(a, se.erf) else _MAX_BITS
     bits = min(113 + 4 * _value_digits(a), 2048, top // 2)  # a bound: shared parts repeat
     try:
-        value = float(a.n(prec=bits, real=True))
+        value = _n(a, bits)
         while bits * 2 <= top:
             bits *= 2
-            again = float(a.n(prec=bits, real=True))
+            again = _n(a, bits)
             if again == value or abs(again - value) <= 1e-17 * abs(again):
                 break
             value = again
@@ -1483,6 +1518,15 @@ def _evaluate(a) -> float:
     if not math.isfinite(value):
         raise Unsupported("a value past the float64 range")
     return again
+
+
+def _n(a, bits: int) -> float:
+    """float(a.n(bits)); sigmoid and softplus written with exp and log (fast.numeric_form)
+    where SymEngine cannot evaluate them."""
+    try:
+        return float(a.n(prec=bits, real=True))
+    except RuntimeError:
+        return float(fast.numeric_form(a).n(prec=bits, real=True))
 
 
 def _float_and_scale(a) -> tuple[float, float]:
@@ -1587,7 +1631,10 @@ def float_value(exact: se.Basic) -> float:
     if bits > _DOUBLE_BITS:
         return _evaluate(exact)
     try:
-        number = float(exact)
+        try:
+            number = float(exact)
+        except RuntimeError:  # sigmoid or softplus: their builtin forms, with MPFR
+            return _evaluate(exact)  # (log(1 + exp(1296)) overflows in float64)
     except (OverflowError, RuntimeError, TypeError, ValueError):
         raise Unsupported("not a real float64") from None
     if not math.isfinite(number):

@@ -43,6 +43,8 @@ _FUNCTION_NAMES = {
     "atan": r"\operatorname{atan}", "asinh": r"\operatorname{asinh}",
     "atanh": r"\operatorname{atanh}", "erf": r"\operatorname{erf}", "log": r"\log",
 }
+# The grammar's functions, as their _latex writes them (custom_functions._latex_call)
+_CUSTOM_NAMES = {"sigmoid": r"\sigma", "softplus": r"\operatorname{softplus}"}
 _DIGITS = frozenset("0123456789")
 _FRACTION = re.compile(r"\\frac{\d+}{\d+}")
 
@@ -367,7 +369,13 @@ def _function(info, exponent: str | None = None) -> str:
         raise fast.Unsupported(f"SymPy takes the sign out of the argument of {info.name}")
     name = _FUNCTION_NAMES.get(info.name)
     if name is None:
-        raise fast.Unsupported(f"{info.name} is not printed here")
+        name = _CUSTOM_NAMES.get(info.name)
+        if name is None:
+            raise fast.Unsupported(f"{info.name} is not printed here")
+        argument = _tex(argument)
+        if exponent is not None:
+            name = "%s^{%s}" % (name, exponent)
+        return r"%s\left(%s\right)" % (name, argument)
     argument = _tex(argument)
     if info.name == "log":
         text = r"\log{\left(%s \right)}" % argument

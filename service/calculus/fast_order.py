@@ -37,6 +37,8 @@ INTEGER, RATIONAL, SYMBOL, PI, E, ADD, MUL, POW, EXP, FUNCTION = range(10)
 #: The smooth functions of :mod:`fast` (SymEngine and SymPy use the same class names).
 FUNCTION_NAMES = ("sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan",
                   "sinh", "cosh", "tanh", "asinh", "atanh", "log", "erf")
+#: The grammar's own smooth functions: SymEngine FunctionSymbols named as SymPy's classes.
+CUSTOM_NAMES = tuple(fast.SMOOTH_CUSTOM)
 #: SymPy functions that rewrite f(u) when u.could_extract_minus_sign(): sin(-u) = -sin(u)
 SIGN_EXTRACTING = frozenset({"sin", "cos", "tan", "sec", "csc", "cot", "asin", "atan", "sinh",
                              "cosh", "tanh", "asinh", "atanh", "erf"})
@@ -47,6 +49,7 @@ _KINDS: dict[type, int] = {
     se.Add: ADD, se.Mul: MUL, se.Pow: POW,
 }
 _KINDS.update({getattr(se, name): FUNCTION for name in FUNCTION_NAMES})
+_KINDS[fast.FUNCTION_SYMBOL] = FUNCTION
 
 # Node.hides: the node has a symbol named e (1) or pi (2), which hides the constant's name.
 HIDES_E, HIDES_PI = 1, 2
@@ -137,6 +140,10 @@ def _new_node(expr: se.Basic) -> Node:
             kind, args, nodes = EXP, args[1:], nodes[1:]
         elif kind is FUNCTION:
             name = type(expr).__name__
+            if name == "FunctionSymbol":
+                name = expr.get_name()
+                if name not in fast.SMOOTH_CUSTOM:
+                    raise fast.Unsupported(f"{name} is not handled here")
         for arg in nodes:
             symbolic = symbolic or arg.symbolic
             hides |= arg.hides
@@ -206,7 +213,8 @@ _CLASS_KEYS = {SYMBOL: (2, 0, "Symbol"), PI: (2, 0, "Pi"), E: (2, 0, "Exp1"),
 # Function.class_key: (4, i, name), i from SymPy's table, else 10000 (fixed arity)
 _FUNCTION_INDEX = {"exp": 10, "log": 11, "sin": 20, "cos": 21, "tan": 22, "cot": 23,
                    "sinh": 30, "cosh": 31, "tanh": 32}
-_FUNCTION_CK = {name: (4, _FUNCTION_INDEX.get(name, 10000), name) for name in FUNCTION_NAMES}
+_FUNCTION_CK = {name: (4, _FUNCTION_INDEX.get(name, 10000), name)
+                for name in FUNCTION_NAMES + CUSTOM_NAMES}
 _ATOM_TEXT = {PI: "pi", E: "E"}
 
 
@@ -549,14 +557,23 @@ def _constant_value(n: Node) -> float:
     found = n.approx
     if found is None:
         try:
-            low = float(n.expr.n(160, real=True))
-            high = float(n.expr.n(320, real=True))
+            low, high = _evaluated(n.expr)
         except (RuntimeError, TypeError, ValueError):
             raise fast.Unsupported("a constant SymEngine cannot evaluate") from None
         if not (abs(high - low) <= 1e-15 * abs(high) and math.isfinite(high)):
             raise fast.Unsupported("a constant that is not real, or not evaluated reliably")
         found = n.approx = high
     return found
+
+
+def _evaluated(expr: se.Basic) -> tuple[float, float]:
+    """expr at 160 and 320 bits (sigmoid and softplus, which SymEngine does not evaluate,
+    written with exp and log)."""
+    try:
+        return float(expr.n(160, real=True)), float(expr.n(320, real=True))
+    except RuntimeError:
+        expr = fast.numeric_form(expr)
+        return float(expr.n(160, real=True)), float(expr.n(320, real=True))
 
 
 def _decompose_power(factor: Node) -> tuple:

@@ -41,6 +41,8 @@ class sigmoid(_RealFunction):
 
     @classmethod
     def eval(cls, x):
+        if x is S.NaN or x is S.ComplexInfinity:  # as exp(zoo): never a value to ask about
+            return S.NaN
         if x.is_zero:
             return S.Half
         if x is S.Infinity:
@@ -70,6 +72,8 @@ class softplus(_RealFunction):
 
     @classmethod
     def eval(cls, x):
+        if x is S.NaN or x is S.ComplexInfinity:
+            return S.NaN
         if x.is_zero:
             return sympy.log(2)
         if x is S.Infinity:

@@ -249,3 +249,10 @@ def test_invalid_variable_names(name, message):
         check_variable_name(name, "variables/1")
     assert caught.value.errors[0].field == "variables/1"
     assert message in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize("function", [sigmoid, softplus])
+def test_sigmoid_and_softplus_of_an_undefined_number_are_undefined(function):
+    """As exp(zoo) is nan: SymPy's evaluation of 1/0 inside never reaches their evalf."""
+    assert function(sympy.zoo) is sympy.nan
+    assert function(sympy.nan) is sympy.nan

@@ -40,7 +40,8 @@ def _textbook_table() -> list[str]:
 TEXTBOOK = _textbook_table()
 
 SMOOTH_UNARY = ["sin", "cos", "tan", "sec", "csc", "cot", "exp", "log", "sqrt", "atan", "asin",
-                "acos", "sinh", "cosh", "tanh", "asinh", "atanh", "erf"]
+                "acos", "sinh", "cosh", "tanh", "asinh", "atanh", "erf", "sigmoid",
+                "softplus"]
 NUMBERS = ["1/2", "3/7", "0.25", "-3", "-2/5"]
 LEAF_TEXTS = ["x", "y", "z", "pi", "e"] + [str(i) for i in range(1, 10)] + NUMBERS
 # Long integers only as a factor of the whole expression (Horner form in the text): inside

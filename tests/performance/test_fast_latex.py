@@ -111,7 +111,8 @@ def test_the_textbook_table_is_mostly_compared():
 # -- corpora of smooth expressions -----------------------------------------------------------
 
 SMOOTH_UNARY = ["sin", "cos", "tan", "sec", "csc", "cot", "exp", "log", "sqrt", "atan", "asin",
-                "acos", "sinh", "cosh", "tanh", "asinh", "atanh", "erf"]
+                "acos", "sinh", "cosh", "tanh", "asinh", "atanh", "erf", "sigmoid",
+                "softplus"]
 
 
 def _extend(children):
