@@ -3,7 +3,8 @@
     python bench/express.py [--stages]
 
 Novel 2-4 variable gradients at a point (the kind bench/run.py sends: every expression
-new, so no cache helps) and a dense Hessian, each answered by the express lane
+new, so no cache helps), novel gradients of machine learning's losses (sigmoid, softplus)
+and a dense Hessian, each answered by the express lane
 (SymEngine, service.calculus.express) and by the SymPy path (the lane switched off).
 Prints milliseconds per request and the ratio. The lane's answers are checked equal to
 the SymPy path's by tests/calculus/test_express_lane.py; here only time is measured.
@@ -50,6 +51,29 @@ def novel_requests(count: int, seed: int) -> list[dict]:
         text = " + ".join(term(names) for _ in range(3)) + f" + {i + seed}*{names[0]}*{names[-1]}"
         requests.append({"expression": text, "variables": names,
                          "point": {n: rng.randint(1, 3) for n in names}})
+    return requests
+
+
+# Machine learning's losses of one example (x, y) in the weights w, b: logistic (with
+# sigmoid, and as softplus with an L2 term) and a sigmoid unit's squared error
+ML_LOSSES = [
+    "-y*log(sigmoid({a}*w*x + b)) - (1 - y)*log(1 - sigmoid({a}*w*x + b)) + {i}*w*b",
+    "softplus(-y*({a}*w*x + b)) + {i}*w^2/{c}",
+    "(sigmoid({a}*w*x + b) - y)^2 + {i}*b*x",
+]
+
+
+def ml_requests(count: int, seed: int) -> list[dict]:
+    """Novel gradients of ML_LOSSES at integer points (y a label, 0 or 1)."""
+    rng = random.Random(seed)
+    requests = []
+    for i in range(count):
+        text = rng.choice(ML_LOSSES).format(a=rng.randint(1, 9), c=rng.randint(2, 9),
+                                            i=i + seed)
+        point = {"b": rng.randint(-2, 2), "w": rng.randint(-3, 3), "x": rng.randint(1, 3),
+                 "y": rng.randint(0, 1)}
+        requests.append({"expression": text, "variables": ["w", "b", "x", "y"],
+                         "point": point})
     return requests
 
 
@@ -145,6 +169,10 @@ def main() -> None:
         slow = per_request(operations.gradient, requests[:50], False)
         fast = per_request(operations.gradient, requests[50:], True)
         rows.append(("novel 2-4 variable gradient at a point", fast, slow))
+        requests = ml_requests(200, seed=1000 * (round_ + 2))
+        slow = per_request(operations.gradient, requests[:50], False)
+        fast = per_request(operations.gradient, requests[50:], True)
+        rows.append(("novel ML loss gradient at a point", fast, slow))
     for salt in (3, 4):
         request = [dense_hessian(50, salt)]
         fast = per_request(operations.hessian, request, True)

@@ -3,7 +3,7 @@
     python fuzz/express_lane_diff.py [seed] [seconds]
 
 Random smooth expressions (tests/performance/fast_corpus.py's grammar and bench/express.py's
-novel requests) as gradient, Hessian and derivative requests at random integer points, each
+novel requests and ML losses) as gradient, Hessian and derivative requests at random integer points, each
 answered with the lane on and off (tests/calculus/test_express_lane.py's ``answer`` and
 ``assert_same``); prints the first mismatches and the counts. A request that takes more
 than 5 s on either path is skipped.
@@ -33,10 +33,12 @@ signal.signal(signal.SIGALRM, alarm)
 n = fails = slow = 0
 kinds = {}  # mismatches by the path that differs, without indices (at/eigenvalues, ...)
 while time.time() < deadline:
-    if rng.random() < 0.5:
+    draw = rng.random()
+    if draw < 0.45:
         text = corpus.random_text(rng, rng.randint(2, 4)); names = sorted({v for v in "xyz" if v in text}) or ["x"]
     else:
-        r = bx.novel_requests(1, rng.randrange(10**9))[0]; text, names = r["expression"], r["variables"]
+        requests = bx.novel_requests if draw < 0.8 else bx.ml_requests
+        r = requests(1, rng.randrange(10**9))[0]; text, names = r["expression"], r["variables"]
     point = {v: rng.choice([-2, -1, 0, 1, 2, 3, 5]) for v in names}
     op, req = rng.choice([(operations.gradient, dict(expression=text, variables=names, point=point)),
                           (operations.gradient, dict(expression=text, variables=names)),

@@ -43,9 +43,22 @@ def _classify_exact(value: sympy.Expr) -> str | None:
         return "is undefined at this point"
     if value.has(sympy.zoo, sympy.oo, -sympy.oo):
         return "is infinite at this point"
-    if value.has(sympy.I) or value.is_extended_real is False:
+    if value.has(sympy.I) or (value.is_extended_real is False and _surely_complex(value)):
         return "is complex at this point"
     return None
+
+
+def _surely_complex(value: sympy.Expr) -> bool:
+    """Whether a value SymPy calls not real has an imaginary part at 30 digits. SymPy's
+    signs of numbers come from 2-digit evaluations: log(1 - exp(-40)), whose argument
+    rounds to 1, is then neither negative nor nonnegative, so "not real", once both
+    were asked (in that order, a cached answer). Unevaluable values stay complex."""
+    try:
+        number = value.evalf(30)
+        real, imaginary = number.as_real_imag()
+    except (ArithmeticError, TypeError, ValueError):
+        return True
+    return not (real.is_Number and imaginary.is_zero)
 
 
 def _classify_number(value: complex) -> str:

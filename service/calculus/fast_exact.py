@@ -975,7 +975,6 @@ def _call(f, a, node=None):
 
 
 _CUSTOM = {name: se.Function(name) for name in fast.SMOOTH_CUSTOM}
-_SIGMOID = _CUSTOM["sigmoid"]
 _LOG_2 = se.log(se.Integer(2))
 
 

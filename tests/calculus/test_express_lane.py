@@ -110,6 +110,20 @@ def test_a_hand_derived_gradient_comes_from_the_lane(monkeypatch):
     assert body["gradient"][1]["expression"] == "2*b + 2*w*x - 2*y"
 
 
+def test_a_logistic_loss_gradient_comes_from_the_lane(monkeypatch):
+    """L = -y log s - (1 - y) log(1 - s), s = sigmoid(wx + b): dL/dw = (s - y) x,
+    dL/db = s - y, dL/dx = (s - y) w, dL/dy = log(1 - s) - log(s). At w = b = 0, x = 2,
+    y = 1: s = 1/2, L = log(2), gradient (-1, -1/2, 0, 0)."""
+    use = LaneUse(monkeypatch)
+    body = answer(operations.gradient, True,
+                  expression="-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))",
+                  variables=["w", "b", "x", "y"], point={"w": 0, "b": 0, "x": 2, "y": 1})
+    assert use.answered == 1
+    assert body["at"]["value"] == {"exact": "log(2)", "numeric": pytest.approx(math.log(2))}
+    assert body["at"]["gradient"]["exact"] == ["-1", "-1/2", "0", "0"]
+    assert body["gradient"][3]["expression"] == "log(1 - sigmoid(b + w*x)) - log(sigmoid(b + w*x))"
+
+
 def test_what_the_lane_cannot_say_falls_back_with_the_sympy_paths_warnings(monkeypatch):
     use = LaneUse(monkeypatch)
     for request in [
