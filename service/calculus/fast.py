@@ -30,6 +30,7 @@ types: no text is ever evaluated, by SymEngine or SymPy.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Callable, Sequence
 
@@ -148,7 +149,8 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
     if node in _SIMPLE_ATOMS:
         return _SIMPLE_ATOMS[node]
     if (kind in _BRANCHING and node.args[0].is_number and not node.args[0].is_Rational
-            and not (kind is sympy.Pow and node.exp.is_Integer)):
+            and not (kind is sympy.Pow and node.exp.is_Integer)
+            and not _in_real_domain(kind, node.args[0])):
         # a root or logarithm of a constant that may be negative (sqrt(tan(e))): SymPy may
         # have made the whole real (sec(i*a) = 1/cosh(a)) where floats would give NaN
         raise Unsupported(f"{node} of a constant other than a rational number")
@@ -192,6 +194,29 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
 
 
 _HEAVISIDE = se.Function("heaviside")
+
+# How far inside the real domain a constant must be, at 30 digits, to be taken as inside.
+_DOMAIN_MARGIN = 1e-12
+
+
+def _in_real_domain(kind: type, constant: sympy.Expr) -> bool:
+    """Whether a constant other than a rational is surely inside the real domain of the
+    root, logarithm or inverse function ``kind`` (1/sqrt(pi), log(cosh(1)), asin(1/e)):
+    there both engines write the same real number. Such constants used to send the whole
+    derivative to sympy.diff, whose form differs from SymEngine's (-(-cot(x)^2 - 1) for
+    cot(x)^2 + 1) and so from the express lane's."""
+    try:
+        value = complex(constant.evalf(30))
+    except (ArithmeticError, TypeError, ValueError):
+        return False
+    if value.imag != 0 or not math.isfinite(value.real):
+        return False
+    v = value.real
+    if kind is sympy.Pow or kind is sympy.log:
+        return v > _DOMAIN_MARGIN
+    if kind is sympy.acosh:
+        return v > 1 + _DOMAIN_MARGIN
+    return abs(v) < 1 - _DOMAIN_MARGIN  # asin, acos, atanh
 
 
 # -- unevaluated function nodes -----------------------------------------------------------------

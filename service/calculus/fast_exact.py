@@ -908,6 +908,7 @@ _ODD = frozenset({se.sin, se.tan, se.cot, se.csc, se.asin, se.atan, se.sinh, se.
 _EVEN = frozenset({se.cos, se.sec, se.cosh})
 _TRIGONOMETRIC = frozenset({se.sin, se.cos, se.tan, se.cot, se.sec, se.csc})
 _INVERSE = frozenset({se.asin, se.acos, se.atan, se.asinh, se.atanh})
+_BOUNDED_DOMAIN = frozenset({se.asin, se.acos, se.atanh})  # real inside (-1, 1)
 # f(g(u)) SymPy simplifies to u (SymEngine too)
 _UNDONE = frozenset({(se.sin, se.asin), (se.cos, se.acos), (se.tan, se.atan),
                      (se.sinh, se.asinh), (se.tanh, se.atanh)})
@@ -960,8 +961,12 @@ def _call(f, a, node=None):
                 raise Unsupported(f"SymPy rewrites {f.__name__} of {ta.__name__}")
         if _pi_seen and f in _TRIGONOMETRIC and _shifted_by_pi(a):
             raise Unsupported("SymPy shifts trigonometric functions by multiples of pi")
-        if f in _INVERSE and _is_constant(a) and _may_be_tabulated(f, a):
-            raise Unsupported(f"SymPy may evaluate {f.__name__} of this number")
+        if f in _INVERSE and _is_constant(a):
+            if _may_be_tabulated(f, a):
+                raise Unsupported(f"SymPy may evaluate {f.__name__} of this number")
+            if f in _BOUNDED_DOMAIN and not _at_most_one(a, closed=False):
+                # acos(pi) is complex: the SymPy path differentiates it with sympy.diff
+                raise Unsupported(f"{f.__name__} of a number outside its real domain")
     if (f in _ODD or f in _EVEN) and _could_extract_minus_sign(a):
         value = _call(f, _negate(a))  # sin(-u) = -sin(u), cos(-u) = cos(u)
         return _negate(value) if f in _ODD else value

@@ -160,6 +160,23 @@ LEAVES = st.one_of(st.sampled_from(["x", "y", "z", "pi", "e"]),
 SMOOTH_EXPRESSIONS = st.recursive(LEAVES, _extend, max_leaves=8)
 
 
+@pytest.mark.parametrize("text", [
+    "cot(x)/log(pi)", "exp(-x^2/2)/sqrt(2*pi)", "x*log(cosh(1))", "asin(1/e)*x^2",
+    "pi^(-3/2)*sin(x)",
+])
+def test_constants_inside_their_real_domain_are_differentiated_by_symengine(text):
+    """log(pi) > 0, sqrt(pi), cosh(1) > 0, |1/e| < 1: real numbers for both engines."""
+    f = parse(text)
+    assert_same_derivative(fast.differentiate(f, x), sympy.diff(f, x), text)
+
+
+@pytest.mark.parametrize("text", ["x*sqrt(tan(e))", "x*acos(pi)", "x*atanh(pi/3)"])
+def test_constants_outside_their_real_domain_are_left_to_sympy(text):
+    """tan(e) < 0 under a root, acos of pi > 1, atanh of pi/3 > 1: complex numbers."""
+    with pytest.raises(fast.Unsupported):
+        fast.differentiate(parse(text), x)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SMOOTH_EXPRESSIONS)
 def test_hypothesis_corpus_derivatives_are_identical(text):
