@@ -407,8 +407,12 @@ def differentiate(expr: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
         raise Unsupported(f"variable {variable!r} with other assumptions")
     result = converted.diff(se.Symbol(variable.name))
     back = to_sympy(result)
-    if not result.atoms(_SUBS, _DERIVATIVE):  # f'(u) nodes: to be converted anew
-        _remember((False, back), result)
+    # Kept for compiling only: differentiated again, SymEngine's own form of the result
+    # (-sinh(4 - tanh(y)) for SymPy's sinh(tanh(y) - 4)) would give another form of the
+    # next derivative than SymPy's form converted afresh, which the express lane mirrors,
+    # and the SymPy path's text would depend on what this cache holds. f'(u) nodes: never.
+    if not result.atoms(_SUBS, _DERIVATIVE):
+        _remember((True, back), result)
     return back
 
 

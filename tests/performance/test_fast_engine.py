@@ -170,6 +170,19 @@ def test_constants_inside_their_real_domain_are_differentiated_by_symengine(text
     assert_same_derivative(fast.differentiate(f, x), sympy.diff(f, x), text)
 
 
+def test_a_second_derivative_does_not_depend_on_what_the_conversion_cache_holds():
+    """SymEngine writes the derivative of cosh(tanh(x) - 4) with sinh(4 - tanh(x)); had
+    that form been kept as the conversion of SymPy's sinh(tanh(x) - 4), the next
+    derivative would come out as (1 - tanh(x)^2)*(tanh(x)^2 - 1)*... in this process and
+    as (1 - tanh(x)^2)^2*... in a fresh one (and in the express lane)."""
+    f = parse("10^60*cosh(tanh(x) - 4)")
+    first = fast.differentiate(f, x)
+    after_first = fast.differentiate(first, x)
+    fast._converted.clear()
+    assert fast.differentiate(first, x) == after_first
+    assert "tanh(x)^2 - 1" not in to_text(after_first)
+
+
 @pytest.mark.parametrize("text", ["x*sqrt(tan(e))", "x*acos(pi)", "x*atanh(pi/3)"])
 def test_constants_outside_their_real_domain_are_left_to_sympy(text):
     """tan(e) < 0 under a root, acos of pi > 1, atanh of pi/3 > 1: complex numbers."""
