@@ -57,6 +57,15 @@ class sigmoid(_RealFunction):
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
 
+    # SymPy's signs of numbers otherwise come from 2-digit evaluations (see softplus)
+    _eval_is_extended_positive = _eval_is_positive
+
+    def _eval_is_zero(self):
+        return False if self.args[0].is_real else None
+
+    def _eval_is_extended_negative(self):
+        return False if self.args[0].is_real else None
+
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sympy.exp(-x))
 
@@ -87,6 +96,16 @@ class softplus(_RealFunction):
 
     def _eval_is_positive(self):
         return True if self.args[0].is_real else None
+
+    # log(1 + exp(u)) > 0: decided here, not by SymPy's 2-digit evaluation of the number,
+    # which makes softplus(-16 - 4*pi) = 4e-13 zero (log of 1.0), and cosh of it 1
+    _eval_is_extended_positive = _eval_is_positive
+
+    def _eval_is_zero(self):
+        return False if self.args[0].is_real else None
+
+    def _eval_is_extended_negative(self):
+        return False if self.args[0].is_real else None
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sympy.log(1 + sympy.exp(x))

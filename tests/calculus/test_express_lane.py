@@ -124,6 +124,15 @@ def test_a_logistic_loss_gradient_comes_from_the_lane(monkeypatch):
     assert body["gradient"][3]["expression"] == "log(1 - sigmoid(b + w*x)) - log(sigmoid(b + w*x))"
 
 
+def test_a_tiny_softplus_is_not_zero_on_either_path():
+    """softplus(-16 - 4*pi) = 3.9e-13: cosh of it is not 1 (the SymPy path said 1)."""
+    request = {"expression": "cosh(softplus((4 + pi)*(x - 3)))", "point": {"x": -1}}
+    lane_answer = answer(operations.gradient, True, **request)
+    assert lane_answer["at"]["value"]["exact"] == "cosh(softplus(-16 - 4*pi))"
+    for _ in range(2):  # the second time with SymPy's assumptions cached
+        assert_same(lane_answer, answer(operations.gradient, False, **request))
+
+
 def test_what_the_lane_cannot_say_falls_back_with_the_sympy_paths_warnings(monkeypatch):
     use = LaneUse(monkeypatch)
     for request in [

@@ -256,3 +256,19 @@ def test_sigmoid_and_softplus_of_an_undefined_number_are_undefined(function):
     """As exp(zoo) is nan: SymPy's evaluation of 1/0 inside never reaches their evalf."""
     assert function(sympy.zoo) is sympy.nan
     assert function(sympy.nan) is sympy.nan
+
+
+@pytest.mark.parametrize("function", [sigmoid, softplus])
+@pytest.mark.parametrize("first, second", [
+    ("is_extended_negative", "is_extended_positive"), ("is_extended_nonnegative", "is_zero"),
+    ("is_extended_nonnegative", "is_extended_real"),
+])
+def test_their_signs_at_tiny_values_never_come_from_a_2_digit_evaluation(function, first, second):
+    """softplus(-16 - 4*pi) = log(1 + e^-28.6) = 3.9e-13 > 0 and sigmoid of it is in (0, 1);
+    SymPy's 2-digit evaluation makes the first 0, and, asked in these orders, took it to
+    be zero: cosh of it was then 1."""
+    sympy.core.cache.clear_cache()
+    value = function(-16 - 4 * sympy.pi)
+    getattr(value, first), getattr(value, second)
+    assert value.is_zero is False and value.is_positive and value.is_extended_real
+    assert sympy.cosh(value) != 1
