@@ -3,7 +3,7 @@
     python fuzz/express_lane_diff.py [seed] [seconds]
 
 Random smooth expressions (tests/performance/fast_corpus.py's grammar and bench/express.py's
-novel requests and ML losses) as gradient, Hessian and derivative requests at random integer points, each
+novel requests and ML losses) as gradient, Hessian, derivative and Jacobian requests at random integer points, each
 answered with the lane on and off (tests/calculus/test_express_lane.py's ``answer`` and
 ``assert_same``); prints the first mismatches and the counts. A request that takes more
 than 5 s on either path is skipped.
@@ -43,7 +43,8 @@ while time.time() < deadline:
     op, req = rng.choice([(operations.gradient, dict(expression=text, variables=names, point=point)),
                           (operations.gradient, dict(expression=text, variables=names)),
                           (operations.hessian, dict(expression=text, variables=names, point=point)),
-                          (operations.derivative, dict(expression=text, variable=names[0], order=rng.randint(1, 3), point=point))])
+                          (operations.derivative, dict(expression=text, variable=names[0], order=rng.randint(1, 3), point=point)),
+                          (operations.jacobian, dict(expressions=[text, f"{names[0]}*{names[-1]} - 1"], variables=names, point=point))])
     signal.alarm(5)
     try:
         got = lane.answer(op, True, **req); want = lane.answer(op, False, **req)

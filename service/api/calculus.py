@@ -58,7 +58,7 @@ class JacobianView(MethodView):
     @blp.response(200, JacobianResponse)
     def post(self, args):
         """The Jacobian of several expressions: rows follow expressions, columns variables."""
-        return _compute(operations.jacobian, args)
+        return _compute(operations.jacobian, args, operations.small_jacobian)
 
 
 @blp.route("/hessian")

@@ -315,7 +315,8 @@ def _express_hessian(limits: Limits, expression, variables, point) -> dict:
 #: ~2,400 random and constructed texts took 19 ms in the lane; without them the lane can
 #: take 45 s (the third derivative of a 40-deep log(1 + log(...))). README "Performance".
 SMALL_REQUEST = {"max_expression_length": 200, "max_nesting_depth": 5,
-                 "max_expression_nodes": 120, "max_variables": 6, "max_derivative_order": 2}
+                 "max_expression_nodes": 120, "max_variables": 6, "max_derivative_order": 2,
+                 "max_expressions": 4}
 
 
 @functools.lru_cache(maxsize=16)
@@ -353,6 +354,37 @@ def small_hessian(limits: Limits, *, expression, variables=None, point=None, poi
     return _lane_answer(_express_hessian, small_limits(limits), expression, variables, point)
 
 
+def small_jacobian(limits: Limits, *, expressions, variables=None, point=None, points=None,
+                   constants=None, check: bool = False) -> dict | None:
+    """:func:`jacobian`'s answer when the express lane gives it within the small caps, else
+    None."""
+    if not _in_express_lane(constants, points, check):
+        return None
+    return _lane_answer(_express_jacobian, small_limits(limits), expressions, variables, point)
+
+
+def _express_jacobian(limits: Limits, expressions, variables, point) -> dict:
+    if not isinstance(expressions, (list, tuple)) or not expressions:
+        raise express.Unsupported("expressions the SymPy path must explain")
+    spec = express.build_spec(list(expressions), limits, variables)
+    m, n = len(spec.expressions), len(spec.variables)
+    matrix = [[express.differentiate(f, v) for v in spec.variables] for f in spec.expressions]
+    body: dict[str, Any] = {
+        "variables": list(spec.variables),
+        "jacobian": [[express.symbolic(d, spec.names) for d in row] for row in matrix],
+    }
+    if point is not None:
+        at_point, evaluated = express.evaluate_at(
+            [*spec.expressions, *(d for row in matrix for d in row)], spec.names, point)
+        jac = _pick(evaluated, m, m + m * n)
+        body["at"] = {
+            "point": at_point,
+            "value": _pick(evaluated, 0, m),
+            "jacobian": {k: _rows(v, m, n) for k, v in jac.items()},
+        }
+    return body
+
+
 def _express_derivative(limits: Limits, expression, variable, order: int, point) -> dict:
     if not isinstance(variable, str) or order > limits.max_derivative_order:
         raise express.Unsupported("a request the SymPy path must explain")
@@ -375,6 +407,10 @@ def jacobian(
 ) -> dict:
     """The Jacobian of several expressions: rows follow expressions, columns variables."""
     _check_needs_point(check, point)
+    if _in_express_lane(constants, points, check):
+        body = _lane_answer(_express_jacobian, limits, expressions, variables, point)
+        if body is not None:
+            return body
     fields = [f"expressions/{i}" for i in range(len(expressions))]
     spec = build_spec(list(expressions), limits, variables=variables, constants=constants,
                       expression_fields=fields)

@@ -28,6 +28,7 @@ REQUESTS = [
     ("/v1/hessian", {"expression": "x^3 - 3*x*y^2", "point": {"x": 1, "y": 2}}),
     ("/v1/derivative", {"expression": "x^2*atan(x)", "variable": "x", "order": 2,
                         "point": {"x": 1}}),
+    ("/v1/jacobian", {"expressions": ["x*y", "sigmoid(x - y)"], "point": {"x": 2, "y": 3}}),
 ]
 # Answered by the computation process: an error to word, a warning, past the caps.
 HANDED_OVER = [
@@ -35,6 +36,7 @@ HANDED_OVER = [
     ("/v1/gradient", {"expression": "log(x)", "point": [-1]}),
     ("/v1/derivative", {"expression": "x^5*sin(x)", "variable": "x", "order": 3}),
     ("/v1/gradient", {"expression": " + ".join(f"{i}*x^{i}" for i in range(1, 40))}),
+    ("/v1/jacobian", {"expressions": ["x", "y", "z", "w", "x*y"]}),  # 5 expressions
 ]
 
 
@@ -82,5 +84,5 @@ def test_other_requests_go_to_the_computation_process_with_the_same_answers():
     handed_over = _answers(_client("process"), HANDED_OVER)
     assert _has_child()
     assert handed_over == _answers(_client("strict"), HANDED_OVER)
-    assert [status for status, _, _ in handed_over] == [422, 200, 200, 200]
+    assert [status for status, _, _ in handed_over] == [422, 200, 200, 200, 200]
     assert b"warnings" in handed_over[1][2]

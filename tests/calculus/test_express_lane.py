@@ -69,7 +69,8 @@ class LaneUse:
 
     def __init__(self, monkeypatch):
         self.answered = self.tried = 0
-        for name in ("_express_gradient", "_express_hessian", "_express_derivative"):
+        for name in ("_express_gradient", "_express_hessian", "_express_derivative",
+                     "_express_jacobian"):
             monkeypatch.setattr(operations, name, self._counting(getattr(operations, name)))
 
     def _counting(self, function):
@@ -131,6 +132,28 @@ def test_a_tiny_softplus_is_not_zero_on_either_path():
     assert lane_answer["at"]["value"]["exact"] == "cosh(softplus(-16 - 4*pi))"
     for _ in range(2):  # the second time with SymPy's assumptions cached
         assert_same(lane_answer, answer(operations.gradient, False, **request))
+
+
+def test_a_hand_derived_jacobian_comes_from_the_lane(monkeypatch):
+    """J of (x*y, x + y^2) is [[y, x], [1, 2y]]: at (2, 3) values (6, 11), J [[3, 2], [1, 6]]."""
+    use = LaneUse(monkeypatch)
+    body = answer(operations.jacobian, True, expressions=["x*y", "x + y^2"],
+                  point={"x": 2, "y": 3})
+    assert use.answered == 1
+    assert [[d["expression"] for d in row] for row in body["jacobian"]] == [["y", "x"],
+                                                                           ["1", "2*y"]]
+    assert body["at"]["value"] == {"exact": ["6", "11"], "numeric": [6.0, 11.0]}
+    assert body["at"]["jacobian"] == {"exact": [["3", "2"], ["1", "6"]],
+                                      "numeric": [[3.0, 2.0], [1.0, 6.0]]}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(SMOOTH_EXPRESSIONS, min_size=1, max_size=3),
+       st.sampled_from([None, {"x": 1, "y": -2, "z": 3}, {"x": 0.5, "y": 2, "z": -1}]))
+def test_jacobians_are_the_sympy_paths(texts, point):
+    request = {"expressions": texts, "variables": ["x", "y", "z"], "point": point}
+    assert_same(answer(operations.jacobian, True, **request),
+                answer(operations.jacobian, False, **request))
 
 
 def test_what_the_lane_cannot_say_falls_back_with_the_sympy_paths_warnings(monkeypatch):
@@ -233,7 +256,8 @@ def test_the_lane_answers_most_of_a_smooth_corpus(monkeypatch):
 
 SMALL = {operations.gradient: operations.small_gradient,
          operations.hessian: operations.small_hessian,
-         operations.derivative: operations.small_derivative}
+         operations.derivative: operations.small_derivative,
+         operations.jacobian: operations.small_jacobian}
 
 
 def small_requests():
@@ -246,6 +270,7 @@ def small_requests():
         yield operations.hessian, {"expression": text, "variables": names, "point": point}
         yield operations.derivative, {"expression": text, "variable": "x", "order": 2,
                                       "point": point if names == ["x"] else None}
+        yield operations.jacobian, {"expressions": [text, "x*y - 1"], "point": point | {"y": 2}}
 
 
 def test_a_small_answer_is_the_sympy_paths_and_most_are_given():
