@@ -43,7 +43,13 @@ def _classify_exact(value: sympy.Expr) -> str | None:
         return "is undefined at this point"
     if value.has(sympy.zoo, sympy.oo, -sympy.oo):
         return "is infinite at this point"
-    if value.has(sympy.I) or (value.is_extended_real is False and _surely_complex(value)):
+    if value.has(sympy.I):
+        return "is complex at this point"
+    try:
+        not_real = value.is_extended_real is False
+    except ArithmeticError:  # its 2-digit evaluation divided by 0: csc(log(tanh(15)))
+        not_real = True  # decided at 30 digits
+    if not_real and _surely_complex(value):
         return "is complex at this point"
     return None
 

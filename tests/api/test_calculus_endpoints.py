@@ -252,3 +252,17 @@ def test_hessian_batch(post):
     # f = x^3 y: H = [[6xy, 3x^2], [3x^2, 0]]
     body = ok(post("/v1/hessian", {"expression": "x^3*y", "points": [[1, 2], [2, 1]]}))
     assert_allclose(body["batch"]["hessian"], [[[12, 3], [3, 0]], [[12, 12], [12, 0]]])
+
+
+@pytest.mark.parametrize("path", ["/v1/gradient", "/v1/hessian"])
+def test_a_constant_sympy_cannot_sign_at_2_digits_is_evaluated(post, path):
+    """csc(log(tanh(15))): log(tanh(15)) = log(1 - 1.9e-13) is -1.9e-13, so csc of it is
+    1/sin(-1.9e-13) = -5.3e12 (the SymPy path, which the constant c forces, answered 500:
+    SymPy's 2-digit evaluation of it divided by zero)."""
+    body = ok(post(path, {"expression": "csc(log(tanh(15)))*x^2 + c", "constants": {"c": 1},
+                          "point": {"x": 1}}))
+    assert "warnings" not in body
+    if path == "/v1/gradient":
+        assert body["at"]["gradient"]["exact"] == ["2*csc(log(tanh(15)))"]
+        assert body["at"]["gradient"]["numeric"][0] == pytest.approx(
+            2 / math.sin(math.log1p(-2 * math.exp(-30) / (1 + math.exp(-30)))), rel=1e-3)

@@ -37,3 +37,11 @@ def test_complex_values_are_complex(value):
 def test_infinite_and_undefined_values():
     assert _classify_exact(sympy.zoo + 1) == "is infinite at this point"
     assert _classify_exact(sympy.nan) == "is undefined at this point"
+
+
+def test_a_value_whose_2_digit_evaluation_divides_by_zero_is_classified():
+    """log(tanh(15)) = -1.9e-13 is 0 to 2 digits, where SymPy's assumptions evaluate csc of
+    it (mpmath's 1/sin(0): ZeroDivisionError); csc(-1.9e-13) = -5.3e12 is real."""
+    sympy.core.cache.clear_cache()
+    value = sympy.csc(sympy.log(sympy.tanh(15))) * -7
+    assert _classify_exact(value) is None
