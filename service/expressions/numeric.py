@@ -18,12 +18,16 @@ _erf = np.vectorize(math.erf, otypes=[float])
 def sigmoid(x):
     """1/(1 + exp(-x)) computed from exp(-|x|), which never overflows."""
     x = np.asarray(x)
+    if np.iscomplexobj(x):  # a complex intermediate ((-3)^(1/3) is a complex root)
+        return (1 / (1 + np.exp(-x)))[()]
     decay = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + decay), decay / (1 + decay))[()]
 
 
 def softplus(x):
     """log(1 + exp(x)) as logaddexp(0, x): exact to rounding and overflow-free."""
+    if np.iscomplexobj(x):  # logaddexp takes no complex numbers
+        return np.log1p(np.exp(x))[()]
     with np.errstate(invalid="ignore"):  # logaddexp warns on nan, which it propagates
         return np.logaddexp(0, x)
 
@@ -33,6 +37,10 @@ def relu(x):
 
 
 def erf(x):
+    """math.erf elementwise; NaN for complex input, which NumPy's erf does not take either
+    (the value is then classified from its exact form, or as undefined)."""
+    if np.iscomplexobj(x):
+        return np.full(np.shape(x), complex("nan+nanj"))[()]
     return _erf(x)[()]
 
 

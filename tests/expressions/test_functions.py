@@ -272,3 +272,11 @@ def test_their_signs_at_tiny_values_never_come_from_a_2_digit_evaluation(functio
     getattr(value, first), getattr(value, second)
     assert value.is_zero is False and value.is_positive and value.is_extended_real
     assert sympy.cosh(value) != 1
+
+
+def test_numeric_functions_take_complex_intermediates():
+    """sigmoid and softplus of 1j*pi/2 by their formulas; erf has no complex form: NaN."""
+    z = np.complex128(1j * math.pi / 2)
+    assert NUMERIC_FUNCTIONS["sigmoid"](z) == pytest.approx(1 / (1 + np.exp(-z)))
+    assert NUMERIC_FUNCTIONS["softplus"](z) == pytest.approx(np.log(1 + 1j))
+    assert np.isnan(NUMERIC_FUNCTIONS["erf"](np.array([z, z]))).all()
