@@ -318,6 +318,9 @@ def _negative_constant(exponent: se.Basic):
         return info.value if info.value < 0 else None
     if info.symbolic:
         return None  # not constant (SymPy would also see through a constant in disguise)
+    if _nests_functions(info):
+        # SymPy's 2-digit evaluation of -cot(sec(6)) has no significance: its sign is None
+        raise fast.Unsupported(f"SymPy may not know the sign of {exponent}")
     try:  # -pi, 1 - pi, -log(2): SymPy decides the sign numerically
         value = complex(exponent.n(53))
     except (RuntimeError, TypeError, ValueError):
@@ -325,6 +328,18 @@ def _negative_constant(exponent: se.Basic):
     if value.imag or abs(value.real) < 1e-9:
         raise fast.Unsupported(f"the sign of {exponent} is not known here")
     return True if value.real < 0 else None
+
+
+def _nests_functions(info) -> bool:
+    """Whether a function (or exp) has another function inside its argument."""
+    pending = [(info, False)]
+    while pending:
+        n, inside = pending.pop()
+        is_function = n.kind is FUNCTION or n.kind is EXP
+        if is_function and inside:
+            return True
+        pending.extend((arg, inside or is_function) for arg in n.nodes)
+    return False
 
 
 # -- powers and functions ----------------------------------------------------------------------
