@@ -124,7 +124,7 @@ def _divides_by_a_constant(expr: se.Basic) -> bool:
                 or isinstance(base, (se.Integer, se.Rational))):
             continue
         try:
-            if _complex(base) != 0:
+            if fast.evaluated(complex, base) != 0:
                 continue
         except (RuntimeError, TypeError, ValueError, ArithmeticError):
             pass
@@ -214,22 +214,13 @@ def _coordinates(raw_point: Any, names: Sequence[str]) -> list:
 
 def _float_at(expr: se.Basic, values: dict) -> float:
     try:
-        value = _complex(expr.xreplace(values) if hasattr(expr, "xreplace")
-                         else expr.subs(values))
+        value = fast.evaluated(complex, expr.xreplace(values) if hasattr(expr, "xreplace")
+                               else expr.subs(values))
     except (TypeError, ValueError, RuntimeError, OverflowError):
         raise Unsupported("no float value") from None
     if value.imag != 0:
         raise Unsupported("a complex value")
     return value.real
-
-
-def _complex(value: se.Basic) -> complex:
-    """complex(value): sigmoid and softplus, which SymEngine does not evaluate, written with
-    exp and log."""
-    try:
-        return complex(value)
-    except RuntimeError:
-        return complex(fast.numeric_form(value))
 
 
 def _finite(number: float) -> float:

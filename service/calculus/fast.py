@@ -367,6 +367,16 @@ def numeric_form(expr: se.Basic) -> se.Basic:
     return expr.xreplace(replaced) if replaced else expr
 
 
+def evaluated(evaluate: Callable, expr: se.Basic):
+    """``evaluate(expr)`` (``float``, ``complex``, ``n``), through :func:`numeric_form` when
+    SymEngine cannot evaluate sigmoid or softplus (it raises RuntimeError on them): other
+    expressions pay nothing for it."""
+    try:
+        return evaluate(expr)
+    except RuntimeError:
+        return evaluate(numeric_form(expr))
+
+
 def _back_node(node: se.Basic, done) -> sympy.Expr:
     if node.is_Symbol:
         return symbol(node.name)

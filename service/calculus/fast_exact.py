@@ -1525,12 +1525,8 @@ def _evaluate(a) -> float:
 
 
 def _n(a, bits: int) -> float:
-    """float(a.n(bits)); sigmoid and softplus written with exp and log (fast.numeric_form)
-    where SymEngine cannot evaluate them."""
-    try:
-        return float(a.n(prec=bits, real=True))
-    except RuntimeError:
-        return float(fast.numeric_form(a).n(prec=bits, real=True))
+    """float(a.n(bits)), sigmoid and softplus included (fast.evaluated)."""
+    return fast.evaluated(lambda e: float(e.n(prec=bits, real=True)), a)
 
 
 def _float_and_scale(a) -> tuple[float, float]:

@@ -557,23 +557,14 @@ def _constant_value(n: Node) -> float:
     found = n.approx
     if found is None:
         try:
-            low, high = _evaluated(n.expr)
+            low, high = fast.evaluated(
+                lambda e: (float(e.n(160, real=True)), float(e.n(320, real=True))), n.expr)
         except (RuntimeError, TypeError, ValueError):
             raise fast.Unsupported("a constant SymEngine cannot evaluate") from None
         if not (abs(high - low) <= 1e-15 * abs(high) and math.isfinite(high)):
             raise fast.Unsupported("a constant that is not real, or not evaluated reliably")
         found = n.approx = high
     return found
-
-
-def _evaluated(expr: se.Basic) -> tuple[float, float]:
-    """expr at 160 and 320 bits (sigmoid and softplus, which SymEngine does not evaluate,
-    written with exp and log)."""
-    try:
-        return float(expr.n(160, real=True)), float(expr.n(320, real=True))
-    except RuntimeError:
-        expr = fast.numeric_form(expr)
-        return float(expr.n(160, real=True)), float(expr.n(320, real=True))
 
 
 def _decompose_power(factor: Node) -> tuple:

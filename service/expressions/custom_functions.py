@@ -36,7 +36,23 @@ class _RealFunction(sympy.Function):
         return rf"{head}^{{{exp}}}\left({printer._print(self.args[0])}\right)" if exp else text
 
 
-class sigmoid(_RealFunction):
+class _PositiveFunction(_RealFunction):
+    """Positive for real arguments (sigmoid, softplus), and says so: SymPy would otherwise
+    take the sign of such a number from a 2-digit evaluation, which makes
+    softplus(-16 - 4*pi) = 3.9e-13 zero (the log of 1.0), and cosh of it 1."""
+
+    def _eval_is_positive(self):
+        return True if self.args[0].is_real else None
+
+    _eval_is_extended_positive = _eval_is_positive
+
+    def _eval_is_zero(self):
+        return False if self.args[0].is_real else None
+
+    _eval_is_extended_negative = _eval_is_zero
+
+
+class sigmoid(_PositiveFunction):
     """The logistic function 1/(1 + exp(-x))."""
 
     @classmethod
@@ -54,18 +70,6 @@ class sigmoid(_RealFunction):
     def fdiff(self, argindex=1):
         return self * (1 - self)
 
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    # SymPy's signs of numbers otherwise come from 2-digit evaluations (see softplus)
-    _eval_is_extended_positive = _eval_is_positive
-
-    def _eval_is_zero(self):
-        return False if self.args[0].is_real else None
-
-    def _eval_is_extended_negative(self):
-        return False if self.args[0].is_real else None
-
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sympy.exp(-x))
 
@@ -76,7 +80,7 @@ class sigmoid(_RealFunction):
         return self._latex_call(printer, r"\sigma", exp)
 
 
-class softplus(_RealFunction):
+class softplus(_PositiveFunction):
     """log(1 + exp(x)), the smooth ReLU; its derivative is sigmoid(x)."""
 
     @classmethod
@@ -93,19 +97,6 @@ class softplus(_RealFunction):
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
-
-    def _eval_is_positive(self):
-        return True if self.args[0].is_real else None
-
-    # log(1 + exp(u)) > 0: decided here, not by SymPy's 2-digit evaluation of the number,
-    # which makes softplus(-16 - 4*pi) = 4e-13 zero (log of 1.0), and cosh of it 1
-    _eval_is_extended_positive = _eval_is_positive
-
-    def _eval_is_zero(self):
-        return False if self.args[0].is_real else None
-
-    def _eval_is_extended_negative(self):
-        return False if self.args[0].is_real else None
 
     def _eval_rewrite_as_log(self, x, **kwargs):
         return sympy.log(1 + sympy.exp(x))
