@@ -47,7 +47,8 @@ def _classify_exact(value: sympy.Expr) -> str | None:
         return "is complex at this point"
     try:
         not_real = value.is_extended_real is False
-    except ArithmeticError:  # its 2-digit evaluation divided by 0: csc(log(tanh(15)))
+    except (ArithmeticError, ValueError):  # its 2-digit evaluation divided by 0, as in
+        # csc(log(tanh(15))), or had no precision, as in cosh(tanh(15*atanh(-3)))
         not_real = True  # decided at 30 digits
     if not_real and _surely_complex(value):
         return "is complex at this point"

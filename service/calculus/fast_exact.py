@@ -953,6 +953,8 @@ def _call(f, a, node=None):
             if type(value) not in _RATIONALS:
                 _pi_seen = True  # acos(1/2) = pi/3
             return value
+        if f in _BOUNDED_DOMAIN and not _at_most_one(a, closed=False):
+            raise Unsupported(f"{f.__name__} of a number outside its real domain")  # asin(2)
     else:
         if ta in _INVERSE:
             if (f, ta) in _UNDONE:

@@ -228,8 +228,8 @@ class _Builder:
     def _check_defined(self, value: sympy.Expr, node: Node) -> None:
         if value.has(*_NOT_FINITE):
             problem = "is not a finite number"
-        elif value.has(S.ImaginaryUnit):
-            problem = "is not a real number"
+        elif value.has(S.ImaginaryUnit) or _is_complex_constant(value):
+            problem = "is not a real number" + _real_hint(node, value)
         else:
             return
         raise ExpressionError(f"{self._quote(node)} at position {node.start} {problem}",
@@ -258,6 +258,48 @@ class _Builder:
     def _quote(self, node: Node) -> str:
         text = self.text[node.start:node.end]
         return text if len(text) <= _SNIPPET_LENGTH else text[:_SNIPPET_LENGTH - 3] + "..."
+
+
+# -- constants that SymPy leaves complex without an I: asin(2), (1 - pi)^(1/3), (-1)^pi ----
+
+# Imaginary parts below this fraction of a value's size are taken for rounding noise.
+_IMAGINARY_NOISE = 1e-25
+# Where the principal value is complex but a real function gives what was probably meant.
+_REAL_ALTERNATIVES = {
+    "asin": "asin is real for -1 <= x <= 1",
+    "acos": "acos is real for -1 <= x <= 1",
+    "acosh": "acosh is real for x >= 1",
+    "atanh": "atanh is real for -1 < x < 1",
+}
+
+
+def _is_complex_constant(value: sympy.Expr) -> bool:
+    """Whether a constant SymPy kept in real-looking form has an imaginary part, decided
+    at 30 digits. Refusing it where it is built, with its position, keeps it out of
+    everything after: nested in other functions (cosh(tanh(15*atanh(-3)))) it sends SymPy's
+    assumptions into seconds of evaluation, and at a point its value would be printed
+    as exact. An unevaluable constant is left to the later checks."""
+    if value.is_Rational or not value.is_number:
+        return False
+    try:
+        real, imaginary = value.evalf(30).as_real_imag()
+        if not (real.is_Number and imaginary.is_Number):
+            return False
+        return abs(imaginary) > _IMAGINARY_NOISE * max(1, abs(real))
+    except (ArithmeticError, TypeError, ValueError, RecursionError):
+        return False
+
+
+def _real_hint(node: Node, value: sympy.Expr) -> str:
+    if isinstance(node, Call) and node.name in _REAL_ALTERNATIVES:
+        return f" ({_REAL_ALTERNATIVES[node.name]})"
+    powers = [part for part in sympy.Mul.make_args(value) if part.is_Pow]
+    if any(power.exp.is_Rational and power.exp.q % 2 == 1 for power in powers):
+        return (" (a fractional power of a negative number is its principal root, which is "
+                "complex; cbrt(x) is the real cube root)")
+    if powers:
+        return " (a negative number to a non-integer power is complex)"
+    return ""
 
 
 # -- size estimates, in decimal digits (log10), of the numbers SymPy would compute ----------

@@ -37,6 +37,31 @@ def test_variable_called_like_a_function(post):
     assert "x*(y+1)" in body["detail"]
 
 
+# Complex constants in real-looking form (found by fuzz/sympy_path_errors.py): refused at
+# once, on the SymPy path (a constant c) and in the express lane (plain requests), with or
+# without a point. Nested in cosh(tanh(...)), atanh(-3) used to keep SymPy's assumptions
+# busy until the time budget ran out.
+@pytest.mark.parametrize("path, body, quoted, position", [
+    ("/v1/hessian", {"expression": "-(7^70)*(cosh(tanh((atanh(-3)) * ((8) + (7))))) + c",
+                     "variables": ["x", "y", "z"], "constants": {"c": 1},
+                     "point": {"x": -1, "y": 5, "z": 0}}, "(atanh(-3))", 19),
+    ("/v1/hessian", {"expression": "10^60*(csc(sinh((acos(e))^(-2)))) + c",
+                     "variables": ["x", "y", "z"], "constants": {"c": 1},
+                     "point": {"x": 0.5, "y": 5, "z": -2}}, "(acos(e))", 16),
+    ("/v1/gradient", {"expression": "asin(2)*x + y", "variables": ["x", "y"]}, "asin(2)", 0),
+    ("/v1/gradient", {"expression": "asin(2)*x + y", "variables": ["x", "y"],
+                      "point": {"x": 1, "y": 2}}, "asin(2)", 0),
+    ("/v1/derivative", {"expression": "x*(1 - pi)^(1/3)", "variable": "x",
+                        "point": {"x": 1}}, "(1 - pi)^(1/3)", 2),
+])
+def test_complex_constants_are_refused_where_they_are_written(post, path, body, quoted,
+                                                              position):
+    answer = problem(post(path, body), 422)
+    assert f"{quoted} at position {position} is not a real number" in answer["detail"]
+    assert answer["errors"][0] == {**answer["errors"][0], "field": "expression",
+                                   "position": position}
+
+
 def test_unknown_field_is_named(post):
     body = problem(post("/v1/gradient", {"expression": "x", "variabels": ["x"]}), 422)
     assert body["errors"][0]["field"] == "variabels"

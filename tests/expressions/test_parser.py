@@ -3,6 +3,7 @@
 Expected values are built by hand with SymPy, independently of the parser.
 """
 
+import math
 import re
 from pathlib import Path
 
@@ -235,6 +236,19 @@ def test_names_refused_in_exact_coordinates():
     ("sqrt(-1)", "sqrt(-1) at position 0 is not a real number", 0),
     ("log(-2)", "log(-2) at position 0 is not a real number", 0),
     ("(-4)^(1/2)", "(-4)^(1/2) at position 0 is not a real number", 0),
+    # complex constants SymPy keeps in real-looking form, refused where they are made
+    ("x*asin(2)", "asin(2) at position 2 is not a real number (asin is real for -1 <= x <= 1)",
+     2),
+    ("acos(e) + x", "acos(e) at position 0 is not a real number (acos is real for", 0),
+    ("x + acosh(1/3)", "acosh(1/3) at position 4 is not a real number (acosh is real for x >= 1",
+     4),
+    ("cosh(tanh(15*atanh(-3)))", "atanh(-3) at position 13 is not a real number", 13),
+    ("x*(-8)^(1/3)", "(-8)^(1/3) at position 2 is not a real number (a fractional power of a "
+     "negative number is its principal root, which is complex; cbrt(x) is the real cube", 2),
+    ("x*(1 - pi)^(1/3)", "(1 - pi)^(1/3) at position 2 is not a real number", 2),
+    ("x + sqrt(1 - e)", "sqrt(1 - e) at position 4 is not a real number", 4),
+    ("(-1)^pi*x", "(-1)^pi at position 0 is not a real number (a negative number to a "
+     "non-integer power is complex)", 0),
 ])
 def test_error_messages_name_the_position(text, message, position):
     with pytest.raises(ExpressionError) as caught:
@@ -242,6 +256,18 @@ def test_error_messages_name_the_position(text, message, position):
     assert message in str(caught.value)
     assert caught.value.position == position
     assert caught.value.errors[0].position == position
+
+
+@pytest.mark.parametrize("text, value", [
+    # real constants next to the refused ones: inside the domains, on their closed ends,
+    # and principal values SymPy reduces (acos(cos(4)) = 2*pi - 4)
+    ("asin(1)", math.pi / 2), ("acos(-1)", math.pi), ("acosh(1)", 0.0),
+    ("atanh(1/2)", math.atanh(0.5)), ("acos(cos(4))", 2 * math.pi - 4),
+    ("(pi - 1)^(1/3)", (math.pi - 1) ** (1 / 3)), ("2^pi", 2**math.pi),
+    ("cbrt(-8)", -2.0), ("(-8)^(2)", 64.0), ("(1 - pi)^2", (1 - math.pi) ** 2),
+])
+def test_real_constants_are_kept(text, value):
+    assert float(parse(text, LIMITS).expr) == pytest.approx(value, rel=1e-14, abs=1e-15)
 
 
 def test_sympy_failing_on_valid_input_is_an_expression_error():
