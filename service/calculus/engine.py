@@ -20,12 +20,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy
-from sympy import DiracDelta, Heaviside, sign
+from sympy import DiracDelta, Heaviside, S, sign
 
 from service.calculus.cache import freeze, memoized
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import NUMERIC_FUNCTIONS, to_text
+from service.expressions.custom_functions import sigmoid, softplus
 from service.expressions.substitution import substitute_exact
 
 try:
@@ -159,15 +160,85 @@ def _within_float64(exprs):
         return [_within_float64(e) for e in exprs]
     if not isinstance(exprs, sympy.Basic):  # a plain number
         return exprs
-    huge = {number for number in exprs.atoms(sympy.Rational)
-            if abs(number.p) >= _NO_FLOAT64 or number.q >= _NO_FLOAT64}
+    atoms = exprs.atoms(sympy.Rational, sympy.Pow, sympy.exp, sigmoid)  # one walk for all
+    huge = {number for number in atoms if number.is_Rational
+            and (abs(number.p) >= _NO_FLOAT64 or number.q >= _NO_FLOAT64)}
     # Powers of numbers SymPy keeps as they are (2^(1000*e)): the compiled code would raise
     # an OverflowError computing them in Python floats.
-    huge |= {power for power in exprs.atoms(sympy.Pow)
-             if power.is_number and not _fits_float64(power)}
-    if not huge:
-        return exprs
-    return exprs.xreplace({number: _float64(number) for number in huge})
+    huge |= {power for power in atoms
+             if power.is_Pow and power.is_number and not _fits_float64(power)}
+    if huge:
+        exprs = exprs.xreplace({number: _float64(number) for number in huge})
+    if any(isinstance(atom, (sympy.exp, sigmoid)) for atom in atoms):
+        exprs = _stable_logistic(exprs)
+    return exprs
+
+
+def _stable_logistic(expr: sympy.Expr) -> sympy.Expr:
+    """The float64 form of machine learning's logistic expressions, equal to them but free
+    of cancellation and overflow: 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
+    -softplus(-u), log(1 + exp(u)) is softplus(u), 1/(1 + exp(u))^k is sigmoid(-u)^k and
+    exp(m*u)/(1 + exp(u))^k is sigmoid(u)^m*sigmoid(-u)^(k-m). Without them a
+    cross-entropy loss at a logit of 40 is log(1 - 1.0) = -inf, a null where the value is
+    -40 (at 20 it loses 9 digits to cancellation), and the derivative of log(1 + exp(x))
+    at 1000 is inf/inf. Only the compiled code sees these forms."""
+    def one_minus_sigmoid(e):
+        if not e.is_Add or S.One not in e.args:
+            return None
+        for term in e.args:
+            if (term.is_Mul and len(term.args) == 2 and term.args[0] is S.NegativeOne
+                    and isinstance(term.args[1], sigmoid)):
+                rest = [a for a in e.args if a is not term and a is not S.One]
+                return sympy.Add(sigmoid(-term.args[1].args[0]), *rest)
+        return None
+
+    def reciprocal(e):
+        """1/(1 + exp(u))^k, an integer k >= 1, is sigmoid(-u)^k."""
+        if not (e.exp.is_Integer and e.exp < 0 and e.base.is_Add and len(e.base.args) == 2
+                and S.One in e.base.args):
+            return None
+        exponential = next((a for a in e.base.args if isinstance(a, sympy.exp)), None)
+        return None if exponential is None else sigmoid(-exponential.args[0]) ** -e.exp
+
+    def exp_times_sigmoid(e):
+        """exp(-m*v)*sigmoid(v)^k, for integers 1 <= m <= k, is sigmoid(-v)^m*sigmoid(v)^(k-m)
+        (the reciprocal above, made first, times the exp(u)^m of exp(u)^m/(1 + exp(u))^k)."""
+        factors = list(e.args)
+        for factor in factors:
+            base, k = (factor.base, factor.exp) if factor.is_Pow else (factor, S.One)
+            if not (isinstance(base, sigmoid) and k.is_Integer and k > 0):
+                continue
+            unit, part = sympy.factor_terms(-base.args[0]).as_coeff_Mul()
+            for exponential in factors:
+                if not isinstance(exponential, sympy.exp):
+                    continue
+                times, other = sympy.factor_terms(exponential.args[0]).as_coeff_Mul()
+                m = times / unit
+                if other == part and m.is_Integer and 1 <= m <= k:
+                    factors.remove(exponential)
+                    factors.remove(factor)
+                    return sympy.Mul(*factors, sigmoid(-base.args[0]) ** m, base ** (k - m))
+        return None
+
+    def stable(e):
+        if e.is_Add:
+            return one_minus_sigmoid(e) or e
+        if e.is_Pow:
+            return reciprocal(e) or e
+        if e.is_Mul:
+            return exp_times_sigmoid(e) or e
+        if isinstance(e, sympy.log):
+            u = e.args[0]
+            if isinstance(u, sigmoid):
+                return -softplus(-u.args[0])
+            if (u.is_Add and len(u.args) == 2 and S.One in u.args
+                    and any(isinstance(a, sympy.exp) for a in u.args)):
+                exponential = next(a for a in u.args if isinstance(a, sympy.exp))
+                return softplus(exponential.args[0])
+        return e
+
+    return expr.replace(lambda e: e.is_Add or e.is_Mul or e.is_Pow or isinstance(e, sympy.log),
+                        stable)
 
 
 def _fits_float64(number: sympy.Expr) -> bool:

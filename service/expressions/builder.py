@@ -160,6 +160,14 @@ class _Builder:
                     self._refuse_root(node, _about(radical))  # SymPy leaves under a root
         elif base.is_number and exponent.is_number:
             self._check_number_size(_numeric_power_digits(base, exponent), node)
+        elif base.is_number and base.is_extended_negative:
+            raise ExpressionError(
+                f"{self._quote(node)} at position {node.start} raises a negative number to "
+                "a variable power, which is not a real function: its derivative has the "
+                "logarithm of a negative number. For an integer n, (-a)^n is "
+                "cos(pi*n)*a^n",
+                node.start,
+            )
         with self._evaluating(node):
             value = sympy.Pow(base, exponent)
         self._check_exponents(value, node)

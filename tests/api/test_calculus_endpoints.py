@@ -281,3 +281,20 @@ def test_a_constant_sympy_cannot_sign_at_2_digits_is_evaluated(post, path):
 def test_complex_intermediates_in_the_grammars_functions_are_nulls_not_500s(post, path, body):
     answer = ok(post(path, body))
     assert answer["warnings"]
+
+
+def test_cross_entropy_over_points_stays_finite_at_large_logits(post):
+    """-log(1 - sigmoid(z)) is softplus(z): 41 at z = 41, where float64's 1 - sigmoid(41)
+    is 0 and the log of it -inf (the batch used to null the value and the gradient)."""
+    loss = "-y*log(sigmoid(w*x + b)) - (1 - y)*log(1 - sigmoid(w*x + b))"
+    body = ok(post("/v1/gradient", {"expression": loss, "variables": ["w", "b"],
+                                    "constants": {"x": 2, "y": 0},
+                                    "points": [[20, 1], [-400, 3], [0, 0]]}))
+    assert "warnings" not in body
+    for (w, b), value, gradient in zip([[20, 1], [-400, 3], [0, 0]], body["batch"]["values"],
+                                       body["batch"]["gradient"]):
+        z = 2 * w + b
+        softplus = max(z, 0) + math.log1p(math.exp(-abs(z)))
+        sigmoid = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+        assert value == pytest.approx(softplus, rel=1e-14)
+        assert gradient == pytest.approx([2 * sigmoid, sigmoid], rel=1e-14, abs=1e-300)

@@ -8,6 +8,7 @@ import sympy
 
 from service.calculus import engine
 from service.expressions import symbol
+from service.expressions.custom_functions import sigmoid
 
 x, y = symbol("x"), symbol("y")
 
@@ -62,3 +63,45 @@ def test_compile_numeric_nested_shapes_and_keyword_names():
 def test_kink_without_a_known_variable_is_reported_not_crashed():
     d = engine.Derivative(sympy.sign(x), frozenset())
     assert "may not exist" in engine.kink_warning(d, {x: sympy.Integer(0)})
+
+
+# Machine learning's logistic expressions at large arguments, compiled, against SymPy's
+# 1,000-digit evaluation of the expression as written (the compiled code uses stable
+# forms; 1 - sigmoid(998) needs more than 434 digits).
+w, b = symbol("w"), symbol("b")
+_cross_entropy = (-y * sympy.log(sigmoid(w * x + b))
+                  - (1 - y) * sympy.log(1 - sigmoid(w * x + b)))
+
+
+@pytest.mark.parametrize("f", [
+    _cross_entropy,
+    sympy.log(1 + sympy.exp(w)),  # softplus written out
+    1 / (1 + sympy.exp(-w)),  # sigmoid written out
+    sympy.exp(w) / (1 + sympy.exp(w)) ** 2 + w,
+    sympy.log(1 + sympy.exp(2 * w + 3 * b)),
+], ids=str)
+@pytest.mark.parametrize("point", [{w: 40, b: 1, x: 1, y: 0}, {w: -800, b: 3, x: 1, y: 1},
+                                   {w: 1000, b: -2, x: 1, y: 0}, {w: 20, b: 0, x: 1, y: 1},
+                                   {w: 2, b: 0, x: 1, y: 0}])
+def test_logistic_expressions_compile_to_stable_float64(f, point):
+    symbols = [w, b, x, y]
+    entries = [f] + [engine.differentiate(f, s).expr for s in (w, b)]
+    entries += [engine.differentiate(entries[1], w).expr]
+    got = engine.compile_numeric(entries, symbols)(*(float(point[s]) for s in symbols))
+    for entry, value in zip(entries, got):
+        want = float(entry.evalf(1000, subs=point))
+        # an absolute error of a few ulps of 1 where O(1) terms cancel (sigmoid - sigmoid^2)
+        assert value == pytest.approx(want, rel=1e-12, abs=1e-15), entry
+
+
+def test_stable_forms_are_equal_to_the_expressions():
+    f = _cross_entropy
+    points = [{w: sympy.Rational(p, 7), b: sympy.Rational(-q, 5), x: 2, y: sympy.Rational(1, 3)}
+              for p, q in [(1, 2), (-9, 4), (5, 13), (20, -3)]]
+    for e in [f, engine.differentiate(f, w).expr, sympy.log(1 + sympy.exp(w)).diff(w, 2),
+              sympy.log(1 + sympy.exp(w - b)).diff(w, b)]:
+        stable = engine._stable_logistic(e)
+        assert stable != e  # a rewrite was made
+        for point in points:
+            assert stable.evalf(60, subs=point) == pytest.approx(
+                e.evalf(60, subs=point), rel=1e-40)

@@ -249,6 +249,10 @@ def test_names_refused_in_exact_coordinates():
     ("x + sqrt(1 - e)", "sqrt(1 - e) at position 4 is not a real number", 4),
     ("(-1)^pi*x", "(-1)^pi at position 0 is not a real number (a negative number to a "
      "non-integer power is complex)", 0),
+    ("(-2)^x", "(-2)^x at position 0 raises a negative number to a variable power, which is "
+     "not a real function", 0),
+    ("y + (1 - pi)^(x^2)", "(1 - pi)^(x^2) at position 4 raises a negative number to a "
+     "variable power", 4),
 ])
 def test_error_messages_name_the_position(text, message, position):
     with pytest.raises(ExpressionError) as caught:
@@ -268,6 +272,11 @@ def test_error_messages_name_the_position(text, message, position):
 ])
 def test_real_constants_are_kept(text, value):
     assert float(parse(text, LIMITS).expr) == pytest.approx(value, rel=1e-14, abs=1e-15)
+
+
+def test_positive_constants_to_variable_powers_are_kept():
+    assert parse("(pi - 3)^x", LIMITS, variables=["x"]).expr == (pi - 3) ** x
+    assert parse("(-x)^y", LIMITS, variables=["x", "y"]).expr == (-x) ** y
 
 
 def test_sympy_failing_on_valid_input_is_an_expression_error():
