@@ -169,27 +169,43 @@ def _within_float64(exprs):
              if power.is_Pow and power.is_number and not _fits_float64(power)}
     if huge:
         exprs = exprs.xreplace({number: _float64(number) for number in huge})
-    if any(isinstance(atom, (sympy.exp, sigmoid)) for atom in atoms):
-        exprs = _stable_logistic(exprs)
+    if any(isinstance(atom, (sympy.exp, sigmoid)) or atom.is_Pow and isinstance(
+            atom.base, sympy.tanh) for atom in atoms):
+        exprs = _stable_forms(exprs)
     return exprs
 
 
-def _stable_logistic(expr: sympy.Expr) -> sympy.Expr:
-    """The float64 form of machine learning's logistic expressions, equal to them but free
-    of cancellation and overflow: 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
+def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
+    """The float64 form of machine learning's logistic and tanh expressions, equal to them
+    but free of cancellation and overflow: 1 - tanh(u)^2 (tanh's derivative) is
+    4*sigmoid(2*u)*sigmoid(-2*u), 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
     -softplus(-u), log(1 + exp(u)) is softplus(u), 1/(1 + exp(u))^k is sigmoid(-u)^k and
     exp(m*u)/(1 + exp(u))^k is sigmoid(u)^m*sigmoid(-u)^(k-m). Without them a
     cross-entropy loss at a logit of 40 is log(1 - 1.0) = -inf, a null where the value is
     -40 (at 20 it loses 9 digits to cancellation), and the derivative of log(1 + exp(x))
-    at 1000 is inf/inf. Only the compiled code sees these forms."""
-    def one_minus_sigmoid(e):
-        if not e.is_Add or S.One not in e.args:
+    at 1000 is inf/inf; 1 - tanh(14)^2 keeps 4 of its 16 digits. Only the compiled code
+    sees these forms."""
+    def one_minus(e):
+        """1 - sigmoid(u) is sigmoid(-u); 1 - tanh(u)^2 is 4*sigmoid(2*u)*sigmoid(-2*u)
+        (and tanh(u)^2 - 1 its negative), which neither cancels nor overflows."""
+        if not e.is_Add:
+            return None
+        one = S.One if S.One in e.args else S.NegativeOne if S.NegativeOne in e.args else None
+        if one is None:
             return None
         for term in e.args:
-            if (term.is_Mul and len(term.args) == 2 and term.args[0] is S.NegativeOne
-                    and isinstance(term.args[1], sigmoid)):
-                rest = [a for a in e.args if a is not term and a is not S.One]
-                return sympy.Add(sigmoid(-term.args[1].args[0]), *rest)
+            sign, part = term.as_coeff_Mul()
+            if sign != -one:
+                continue
+            if isinstance(part, sigmoid) and one is S.One:
+                replacement = sigmoid(-part.args[0])
+            elif part.is_Pow and part.exp == 2 and isinstance(part.base, sympy.tanh):
+                u = part.base.args[0]
+                replacement = one * 4 * sigmoid(2 * u) * sigmoid(-2 * u)
+            else:
+                continue
+            rest = [a for a in e.args if a is not term and a is not one]
+            return sympy.Add(replacement, *rest)
         return None
 
     def reciprocal(e):
@@ -222,7 +238,7 @@ def _stable_logistic(expr: sympy.Expr) -> sympy.Expr:
 
     def stable(e):
         if e.is_Add:
-            return one_minus_sigmoid(e) or e
+            return one_minus(e) or e
         if e.is_Pow:
             return reciprocal(e) or e
         if e.is_Mul:

@@ -65,7 +65,7 @@ def test_kink_without_a_known_variable_is_reported_not_crashed():
     assert "may not exist" in engine.kink_warning(d, {x: sympy.Integer(0)})
 
 
-# Machine learning's logistic expressions at large arguments, compiled, against SymPy's
+# Machine learning's logistic and tanh expressions at large arguments, compiled, against SymPy's
 # 1,000-digit evaluation of the expression as written (the compiled code uses stable
 # forms; 1 - sigmoid(998) needs more than 434 digits).
 w, b = symbol("w"), symbol("b")
@@ -79,6 +79,7 @@ _cross_entropy = (-y * sympy.log(sigmoid(w * x + b))
     1 / (1 + sympy.exp(-w)),  # sigmoid written out
     sympy.exp(w) / (1 + sympy.exp(w)) ** 2 + w,
     sympy.log(1 + sympy.exp(2 * w + 3 * b)),
+    sympy.sin(sympy.tanh(7 * w)) + b,  # tanh' is 1 - tanh^2: 1 - tanh(14)^2 cancels
 ], ids=str)
 @pytest.mark.parametrize("point", [{w: 40, b: 1, x: 1, y: 0}, {w: -800, b: 3, x: 1, y: 1},
                                    {w: 1000, b: -2, x: 1, y: 0}, {w: 20, b: 0, x: 1, y: 1},
@@ -99,8 +100,8 @@ def test_stable_forms_are_equal_to_the_expressions():
     points = [{w: sympy.Rational(p, 7), b: sympy.Rational(-q, 5), x: 2, y: sympy.Rational(1, 3)}
               for p, q in [(1, 2), (-9, 4), (5, 13), (20, -3)]]
     for e in [f, engine.differentiate(f, w).expr, sympy.log(1 + sympy.exp(w)).diff(w, 2),
-              sympy.log(1 + sympy.exp(w - b)).diff(w, b)]:
-        stable = engine._stable_logistic(e)
+              sympy.log(1 + sympy.exp(w - b)).diff(w, b), sympy.tanh(w * b).diff(w, 2)]:
+        stable = engine._stable_forms(e)
         assert stable != e  # a rewrite was made
         for point in points:
             assert stable.evalf(60, subs=point) == pytest.approx(
