@@ -155,9 +155,10 @@ class _Builder:
             self._check_number_size(_power_digits(base) * abs(exponent), node)
             if not exponent.is_Integer:
                 self._check_root(base, exponent, node)
-                radical = _radical_digits(base, exponent)
-                if radical > self.limits.max_integer_digits:  # as _check_root, for what
-                    self._refuse_root(node, _about(radical))  # SymPy leaves under a root
+            # also for integer exponents of roots: 1/n^(1/q) is n^((q - 1)/q)/n
+            radical = _radical_digits(base, exponent)
+            if radical > self.limits.max_integer_digits:  # as _check_root, for what
+                self._refuse_root(node, _about(radical))  # SymPy leaves under a root
         elif base.is_number and exponent.is_number:
             self._check_number_size(_numeric_power_digits(base, exponent), node)
         elif base.is_number and base.is_extended_negative:

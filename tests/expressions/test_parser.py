@@ -279,6 +279,14 @@ def test_positive_constants_to_variable_powers_are_kept():
     assert parse("(-x)^y", LIMITS, variables=["x", "y"]).expr == (-x) ** y
 
 
+def test_reciprocals_of_small_roots_are_kept():
+    # 1/n^(1/q) is n^((q - 1)/q)/n: the radical check, now also for integer exponents,
+    # leaves small ones alone
+    assert parse("1/3^(1/7)", LIMITS).expr == 3 ** Rational(6, 7) / 3
+    assert parse("1/100^0.000000001", LIMITS).expr == 1 / Rational(100) ** Rational(1, 10**9)
+    assert parse("(2^(1/3))^2", LIMITS).expr == 2 ** Rational(2, 3)
+
+
 def test_sympy_failing_on_valid_input_is_an_expression_error():
     # SymPy cannot decide whether 2^3000 - k*pi > pi/2 and fails inside atan's evaluation
     with pytest.raises(ExpressionError) as caught:

@@ -8,6 +8,7 @@ answer.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -170,6 +171,32 @@ def test_a_failing_small_answer_leaves_the_error_to_the_computation_process(
 def test_a_small_answer_past_its_time_is_stopped_and_handed_over(computer, alarm_untouched):
     # Unstopped, the spin would answer "finished here" after 30 s.
     answer = computer.run_small(spin_then, pid_of_any, 30, "finished here")
+    assert answer != "finished here" and answer != os.getpid()  # the child's pid
+
+
+def spin_with_gc_callbacks_then(seconds: float, value):
+    """Python work with a gc callback that does Python work too (as hypothesis's does):
+    where the timer's signal lands in the callback, an exception would be printed, not
+    raised."""
+    def callback(phase, info):  # most of the time: where a signal most likely lands
+        if phase == "start":
+            spin_then(0.01, None)
+
+    gc.callbacks.append(callback)
+    try:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            spin_then(0.001, None)
+            gc.collect(0)
+    finally:
+        gc.callbacks.remove(callback)
+    return value
+
+
+def test_a_small_answer_is_stopped_outside_gc_callbacks(computer, alarm_untouched):
+    # Unstopped, the work would answer "finished here" after 5 s; an exception raised in
+    # the callback would fail the test (pytest reports unraisable exceptions).
+    answer = computer.run_small(spin_with_gc_callbacks_then, pid_of_any, 5, "finished here")
     assert answer != "finished here" and answer != os.getpid()  # the child's pid
 
 

@@ -43,6 +43,10 @@ CASES = [
     ("0.2...25^(0.6005^170)", "/v1/gradient",
      {"expression": "." + "2" * 52 + "5^.6005^170*x"}, LIMIT),
     ("2^(1/10^400)", "/v1/gradient", {"expression": "2^(1/10^400)*x", "point": [1]}, None),
+    # the reciprocal of a root, an integer power: SymPy writes 1/n^(1/q) as n^((q - 1)/q)/n
+    # and multiplied out 2^999999993 for 110000000 = 2^7*5^7*11 (the atheris campaign)
+    ("1/110000000^(1/10^9)", "/v1/gradient",
+     {"expression": "1E+2**0.000000001/0110000000**0.000000001/00070*x"}, LIMIT),
     # towers with irrational exponents: SymPy keeps them, but evaluating them overflowed
     # Python's floats (in the compiled function) and mpmath (printing orders terms by value)
     ("1.12^7^7^123^7^7^(e-3)", "/v1/gradient",
