@@ -150,7 +150,9 @@ _NO_FLOAT64 = 2**1024
 
 
 def _within_float64(exprs):
-    """``exprs`` with the exact numbers a float64 cannot hold written as floats (inf, 0.0).
+    """``exprs`` as float64 code should compute them: the exact numbers a float64 cannot
+    hold written as floats (inf, 0.0), and logistic and tanh parts in their stable forms
+    (:func:`_stable_forms`).
 
     lambdify writes an exact number as Python integers (3^2000 as its 955 digits), and a
     float times such an integer raises OverflowError, at every call: the value at any point
