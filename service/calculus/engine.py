@@ -210,13 +210,17 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
             return sympy.Add(replacement, *rest)
         return None
 
+    def exponent_of_one_plus_exp(e):
+        """u where e is 1 + exp(u), else None."""
+        if not (e.is_Add and len(e.args) == 2 and S.One in e.args):
+            return None
+        exponential = next((a for a in e.args if isinstance(a, sympy.exp)), None)
+        return None if exponential is None else exponential.args[0]
+
     def reciprocal(e):
         """1/(1 + exp(u))^k, an integer k >= 1, is sigmoid(-u)^k."""
-        if not (e.exp.is_Integer and e.exp < 0 and e.base.is_Add and len(e.base.args) == 2
-                and S.One in e.base.args):
-            return None
-        exponential = next((a for a in e.base.args if isinstance(a, sympy.exp)), None)
-        return None if exponential is None else sigmoid(-exponential.args[0]) ** -e.exp
+        u = exponent_of_one_plus_exp(e.base) if e.exp.is_Integer and e.exp < 0 else None
+        return None if u is None else sigmoid(-u) ** -e.exp
 
     def exp_times_sigmoid(e):
         """exp(-m*v)*sigmoid(v)^k, for integers 1 <= m <= k, is sigmoid(-v)^m*sigmoid(v)^(k-m)
@@ -249,10 +253,9 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
             u = e.args[0]
             if isinstance(u, sigmoid):
                 return -softplus(-u.args[0])
-            if (u.is_Add and len(u.args) == 2 and S.One in u.args
-                    and any(isinstance(a, sympy.exp) for a in u.args)):
-                exponential = next(a for a in u.args if isinstance(a, sympy.exp))
-                return softplus(exponential.args[0])
+            exponent = exponent_of_one_plus_exp(u)
+            if exponent is not None:
+                return softplus(exponent)
         return e
 
     return expr.replace(lambda e: e.is_Add or e.is_Mul or e.is_Pow or isinstance(e, sympy.log),
