@@ -30,9 +30,9 @@ from service.expressions.custom_functions import sigmoid, softplus
 from service.expressions.substitution import substitute_exact
 
 try:
-    from service.calculus import fast
+    from service.calculus import fast, fast_exact
 except ImportError:  # SymEngine not installed: SymPy does everything
-    fast = None
+    fast = fast_exact = None
 
 _NUMERIC_MODULES = [NUMERIC_FUNCTIONS, "numpy"]
 
@@ -281,6 +281,29 @@ def _float64(number: sympy.Expr) -> sympy.Expr:
     if value == float("-inf"):
         return -sympy.oo
     return sympy.Float(value)
+
+
+def float_of_exact(value: sympy.Expr) -> float | None:
+    """The float64 of the exact finite real ``value`` as the express lane computes it: a
+    rational rounded correctly, small numbers in double precision, others with MPFR in
+    enough bits that two evaluations agree (``fast_exact.float_value``). None where SymEngine
+    cannot tell (then the compiled function's float stands), or past the float64 range.
+
+    Float arithmetic on rounded parts can lose every digit: at x = 64, ``x*cos(cosh(x))``
+    compiled gives 46.02 (cosh(64) is 3.1e27, off by 1e11 in float64), its exact value
+    ``64*cos(cosh(64))`` is -34.7355...
+    """
+    if value.is_Rational:
+        try:
+            return int(value.p) / int(value.q)
+        except OverflowError:
+            return None
+    if fast_exact is None or not FAST_ENGINE:
+        return None
+    try:
+        return fast_exact.float_value(fast.to_symengine(value, numeric=True))
+    except (fast.Unsupported, RuntimeError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 def is_zero_at(expr: sympy.Expr, values: dict, numeric: bool,

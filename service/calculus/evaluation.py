@@ -2,8 +2,10 @@
 
 A value that is not a finite real number is ``None`` (JSON null) and a warning says which
 entry and why: complex, infinite, undefined, or a derivative that does not exist at a kink.
-Exact values come from SymPy substitution; numeric values always come from the compiled
-NumPy function, never from ``subs``/``evalf`` per value.
+Exact values come from SymPy substitution. A numeric value is the float64 of the exact
+value where there is one (``engine.float_of_exact``: correctly rounded, as the express lane
+gives it); otherwise, and over many points, it comes from the compiled NumPy function,
+never from ``subs``/``evalf`` per value.
 """
 
 from __future__ import annotations
@@ -186,7 +188,11 @@ def evaluate_at(
                     )
         number = None
         if problem is None:
-            number = _as_float(raw[index])
+            # the exact value's own float where it has one: the compiled function's float
+            # arithmetic may have lost every digit (engine.float_of_exact)
+            number = engine.float_of_exact(value) if value is not None else None
+            if number is None:
+                number = _as_float(raw[index])
             if number is None and exact_values is None:
                 if complex_raw is None:
                     complex_raw = _complex_values(compiled, point.numeric, raw)

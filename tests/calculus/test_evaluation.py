@@ -1,7 +1,9 @@
-"""How exact values at a point are classified: finite real, complex, infinite, undefined."""
+"""How exact values at a point are classified (finite real, complex, infinite, undefined),
+and the float64 given beside them."""
 
 from __future__ import annotations
 
+import mpmath
 import pytest
 import sympy
 
@@ -45,3 +47,37 @@ def test_a_value_whose_2_digit_evaluation_divides_by_zero_is_classified():
     sympy.core.cache.clear_cache()
     value = sympy.csc(sympy.log(sympy.tanh(15))) * -7
     assert _classify_exact(value) is None
+
+
+# -- the float of an exact value ---------------------------------------------------------------
+
+def _mp(text: str, **values) -> float:
+    """``text`` evaluated by mpmath at 80 digits (an independent reference)."""
+    mpmath.mp.dps = 80
+    namespace = {"cos": mpmath.cos, "sin": mpmath.sin, "cosh": mpmath.cosh,
+                 "sinh": mpmath.sinh, "exp": mpmath.exp, **values}
+    return float(eval(text, {"__builtins__": {}}, namespace))  # our own literal text
+
+
+@pytest.mark.parametrize("coordinate", [64, "64"])
+def test_the_float_at_a_point_is_the_exact_values_float(post, coordinate):
+    """cosh(64) is 3.1e27, 1e11 off in float64, so the compiled function's cos of it is
+    noise (46.02 where the value is -34.7355): a numeric value is the float of the exact
+    value, the same whether the express lane (64) or the SymPy path ("64") answers."""
+    body = post("/v1/gradient", {"expression": "x*cos(cosh(x))", "variables": ["x"],
+                                 "point": {"x": coordinate}}).get_json()
+    at = body["at"]
+    assert at["value"]["exact"] == "64*cos(cosh(64))"
+    assert at["value"]["numeric"] == pytest.approx(_mp("x*cos(cosh(x))", x=64), rel=1e-15)
+    assert at["gradient"]["numeric"][0] == pytest.approx(
+        _mp("cos(cosh(x)) - x*sin(cosh(x))*sinh(x)", x=64), rel=1e-15)
+
+
+def test_the_float_of_a_value_that_cancels_is_exact(post):
+    """d/dy of 5*y*exp(9x - y/5) is (5 - y)*exp(9x - y/5): at y = 5 the two terms of 6.4e19
+    cancel, and float64 keeps an error of thousands; the exact value is an integer."""
+    body = post("/v1/gradient", {"expression": "5*y*exp(9*x - y/5) + 288534638*x*y",
+                                 "variables": ["x", "y"],
+                                 "point": {"x": "5", "y": "5"}}).get_json()
+    assert body["at"]["gradient"]["exact"][1] == str(288534638 * 5)
+    assert body["at"]["gradient"]["numeric"][1] == 288534638 * 5

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cmath
 import json
 
+import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -178,6 +179,25 @@ PLAUSIBLE = {
     "seed": st.integers(-1, 2**64),
     "regularization": st.dictionaries(st.sampled_from(["l1", "l2", "l3"]),
                                       st.floats(-1, 10), max_size=2),
+    "direction": point,
+    "normalize": st.booleans(),
+    # POST /v1/plot (a small grid and dpi keep a picture cheap; past the limits, a 422)
+    "format": st.sampled_from(["svg", "png", "jpeg"]),
+    "size": st.lists(st.floats(0, 30), min_size=1, max_size=3),
+    "dpi": st.integers(0, 400),
+    "grid": st.integers(0, 40),
+    "range": st.one_of(st.lists(st.floats(-1e3, 1e3), max_size=3),
+                       st.dictionaries(st.sampled_from(NAMES[:4]),
+                                       st.lists(st.floats(-1e3, 1e3), max_size=3), max_size=3)),
+    "tangent": st.booleans(),
+    "derivatives": st.lists(st.integers(0, 3), max_size=3),
+    "gradient_field": st.booleans(),
+    "critical_points": st.booleans(),
+    "optimizers": st.lists(st.one_of(
+        st.sampled_from(["gd", "adam", "newton", "sgd"]),
+        st.fixed_dictionaries({"optimizer": st.sampled_from(["momentum", "rmsprop", "x"])},
+                              optional={"learning_rate": st.floats(-1, 10)})), max_size=3),
+    "loss_panel": st.booleans(),
 }
 FIELDS = {
     "/v1/derivative": ["expression", "variable", "order", "point", "points", "constants",
@@ -190,10 +210,24 @@ FIELDS = {
                              "hyperparameters", "max_iterations", "tolerance", "record_every",
                              "constants", "data", "reduction", "batch_size", "seed",
                              "regularization"],
+    "/v1/directional-derivative": ["expression", "variables", "constants", "point",
+                                   "direction", "normalize"],
+    "/v1/taylor": ["expression", "variables", "constants", "point", "order"],
+}
+PICTURE = ["format", "size", "dpi", "grid"]
+PLOT_KINDS = {
+    "function": ["expression", "variable", "constants", "range", "point", "tangent",
+                 "derivatives", *PICTURE],
+    "contour": ["expression", "variables", "constants", "range", "gradient_field",
+                "critical_points", *PICTURE],
+    "descent": [*FIELDS["/v1/gradient-descent"], "optimizers", "loss_panel", "range",
+                *PICTURE],
 }
 
 
 REQUIRED = {"expression", "expressions", "variable", "start"}
+LEARNING_REQUIRED = {"/v1/directional-derivative": {"point", "direction"},
+                     "/v1/taylor": {"point", "order"}}
 
 
 def _mostly(plausible):
@@ -203,49 +237,48 @@ def _mostly(plausible):
 def bodies(path: str):
     """Required fields always (so that most bodies get past validation), others at times;
     each plausible five times in six, arbitrary JSON otherwise."""
-    fields = {name: _mostly(PLAUSIBLE[name]) for name in FIELDS[path]}
-    required = {name: fields.pop(name) for name in list(fields) if name in REQUIRED}
-    return st.fixed_dictionaries(required, optional=fields)
+    return _bodies(FIELDS[path], REQUIRED | LEARNING_REQUIRED.get(path, set()))
+
+
+def _bodies(names, required_names=REQUIRED, **fixed):
+    fields = {name: _mostly(PLAUSIBLE[name]) for name in names}
+    required = {name: fields.pop(name) for name in list(fields) if name in required_names}
+    return st.fixed_dictionaries({**fixed, **required}, optional=fields)
+
+
+def plot_bodies():
+    """A body of each kind of picture, its kind mostly right (else another's, or junk)."""
+    return st.one_of(*(_bodies(names, kind=_mostly(st.just(kind)))
+                       for kind, names in PLOT_KINDS.items()))
+
+
+#: Each endpoint's bodies (fuzz/endpoints_fuzz.py runs long campaigns of them).
+BODIES = {**{path: bodies(path) for path in FIELDS}, "/v1/plot": plot_bodies()}
+IMAGE_TYPES = {"image/svg+xml", "image/png"}
 
 
 def _encode(body) -> bytes:
     return json.dumps(body).encode()  # json: integers of any size
 
 
-def _fuzz_endpoint(client, path: str, body) -> None:
+def fuzz_endpoint(client, path: str, body) -> int:
+    """POST ``body``: the answer keeps the contract (a picture for a 200 from /v1/plot),
+    and /healthz answers right after. Returns the status."""
     response = post_raw(client, path, _encode(body))
-    check_answer(response)
+    if path == "/v1/plot" and response.status_code == 200:
+        assert response.mimetype in IMAGE_TYPES, response.content_type
+        assert response.get_data(), "an empty picture"
+    else:
+        check_answer(response)
     check_healthy(client, compute=False)
+    return response.status_code
 
 
+@pytest.mark.parametrize("path", list(BODIES))
 @ENDPOINT_FUZZ
-@given(bodies("/v1/derivative"))
-def test_derivative_takes_any_json(hard_client, body):
-    _fuzz_endpoint(hard_client, "/v1/derivative", body)
-
-
-@ENDPOINT_FUZZ
-@given(bodies("/v1/gradient"))
-def test_gradient_takes_any_json(hard_client, body):
-    _fuzz_endpoint(hard_client, "/v1/gradient", body)
-
-
-@ENDPOINT_FUZZ
-@given(bodies("/v1/jacobian"))
-def test_jacobian_takes_any_json(hard_client, body):
-    _fuzz_endpoint(hard_client, "/v1/jacobian", body)
-
-
-@ENDPOINT_FUZZ
-@given(bodies("/v1/hessian"))
-def test_hessian_takes_any_json(hard_client, body):
-    _fuzz_endpoint(hard_client, "/v1/hessian", body)
-
-
-@ENDPOINT_FUZZ
-@given(bodies("/v1/gradient-descent"))
-def test_gradient_descent_takes_any_json(hard_client, body):
-    _fuzz_endpoint(hard_client, "/v1/gradient-descent", body)
+@given(data=st.data())
+def test_every_endpoint_takes_any_json(hard_client, path, data):
+    fuzz_endpoint(hard_client, path, data.draw(BODIES[path], label="body"))
 
 
 @ENDPOINT_FUZZ
@@ -259,5 +292,13 @@ def test_every_endpoint_takes_any_bytes(hard_client, path, data, content_type):
 def test_the_fields_fuzzed_are_the_schemas_fields():
     from test_malformed import SCHEMAS
 
-    for path in ENDPOINTS:
-        assert set(FIELDS[path]) == set(SCHEMAS[path]().fields), path
+    from service.api.learning_schemas import DirectionalDerivativeRequest, TaylorRequest
+    from service.api.plot_schemas import KIND_SCHEMAS
+
+    schemas = {**SCHEMAS, "/v1/directional-derivative": DirectionalDerivativeRequest,
+               "/v1/taylor": TaylorRequest}
+    assert set(schemas) <= set(FIELDS)
+    for path, schema in schemas.items():
+        assert set(FIELDS[path]) == set(schema().fields), path
+    for kind, schema in KIND_SCHEMAS.items():
+        assert {"kind", *PLOT_KINDS[kind]} == set(schema().fields), kind
