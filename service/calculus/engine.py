@@ -60,6 +60,38 @@ def _without_spikes(expr: sympy.Expr, spikes: frozenset, variable) -> Derivative
     return Derivative(expr, frozenset(found), variable)
 
 
+class _RealAbs(sympy.Function):
+    """``abs(u)`` differentiated as on the reals: sign(u)*u'."""
+
+    def fdiff(self, argindex=1):
+        return sign(self.args[0])
+
+
+class _RealSign(sympy.Function):
+    """``sign(u)`` differentiated as on the reals: 2*DiracDelta(u)*u' (0 but at u = 0)."""
+
+    def fdiff(self, argindex=1):
+        return 2 * DiracDelta(self.args[0])
+
+
+_ON_THE_REALS = {sympy.Abs: _RealAbs, sign: _RealSign}
+_BACK = {_RealAbs: sympy.Abs, _RealSign: sign}
+
+
+def _diff(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+    """``sympy.diff``, with abs and sign of an argument SymPy cannot tell real (log(x), x may
+    be negative) differentiated as on the reals, where every value the service gives is.
+    SymPy leaves ``Derivative(sign(log(x)), x)`` unevaluated, and writes the derivative of
+    ``abs(asin(x))`` with ``re`` and ``im``: neither can be printed or compiled."""
+    swapped = expr.replace(
+        lambda e: type(e) in _ON_THE_REALS and e.args[0].is_extended_real is not True,
+        lambda e: _ON_THE_REALS[type(e)](e.args[0]))
+    derived = sympy.diff(swapped, symbol)
+    if swapped is expr or swapped == expr:
+        return derived
+    return derived.replace(lambda e: type(e) in _BACK, lambda e: _BACK[type(e)](e.args[0]))
+
+
 def differentiate(expr: sympy.Expr | Derivative, *wrt: sympy.Symbol) -> Derivative:
     """Differentiate once by each symbol of ``wrt`` in turn (``x, x`` is the second derivative)."""
     return memoized("differentiate", (expr, wrt), lambda: _differentiate(expr, wrt))
@@ -76,7 +108,7 @@ def _differentiate(expr: sympy.Expr | Derivative, wrt) -> Derivative:
             else:  # SymEngine's parts have no DiracDelta to remove, and no jumps
                 current = Derivative(derived, current.spikes, symbol, smooth=True)
                 continue
-        current = _without_spikes(sympy.diff(current.expr, symbol), current.spikes, symbol)
+        current = _without_spikes(_diff(current.expr, symbol), current.spikes, symbol)
     return current
 
 
@@ -142,6 +174,11 @@ def _compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
         raise InvalidInput(
             None, "the expression is nested too deeply to be evaluated numerically; "
                   "simplify it (fewer nested powers or calls)"
+        ) from None
+    except (ValueError, TypeError, NotImplementedError) as error:  # a part NumPy has no code for
+        raise InvalidInput(
+            None, f"the result cannot be evaluated numerically ({error}); please report "
+                  "the expression"
         ) from None
 
 

@@ -155,3 +155,18 @@ def test_record_every_decimates(post):
                                             "tolerance": 0}))
     assert [t["iteration"] for t in body["trace"]] == [0, 4, 8, 10]
     assert body["result"]["iterations"] == 10
+
+
+def test_descent_on_abs_of_a_logarithm(post):
+    """SymPy cannot tell log(x) real, and left d sign(log(x)) unevaluated (a 500 when it was
+    compiled); |log(x)|^2 = log(x)^2 descends to x = 1 (gradient 2*log(x)/x, written with
+    abs and sign)."""
+    body = ok(post("/v1/gradient-descent", {
+        "expression": "abs(log(x))^2", "start": {"x": 3}, "learning_rate": 0.2,
+        "max_iterations": 500}))
+    assert body["gradient"][0]["expression"] == "2*abs(log(x))*sign(log(x))/x"
+    assert body["result"]["converged"] is True
+    assert body["result"]["point"]["x"] == pytest.approx(1, abs=1e-6)
+    flat = ok(post("/v1/gradient-descent", {"expression": "sign(log(x))", "start": {"x": 3}}))
+    assert flat["gradient"][0]["expression"] == "0"
+    assert flat["result"]["iterations"] == 0  # a zero gradient: converged where it starts

@@ -44,6 +44,49 @@ def test_numeric_kink_detection_at_float_points():
     assert engine.kink_warning(d, {x: sympy.Float(0.1, 17)}, numeric=True)
 
 
+def _central_difference(f, at: float, h: float = 1e-6) -> float:
+    value = sympy.lambdify(x, f, "mpmath")
+    import mpmath
+
+    mpmath.mp.dps = 40
+    return float((value(mpmath.mpf(at) + h) - value(mpmath.mpf(at) - h)) / (2 * h))
+
+
+@pytest.mark.parametrize("function, by_hand, points", [
+    # SymPy cannot tell log(x), asin(x), sqrt(x) real (x may be out of their domain), so
+    # it leaves d sign(u) unevaluated and writes d|u| with re and im; on the reals:
+    (sympy.sign(sympy.log(x)), sympy.S.Zero, [0.5, 3.0]),
+    (sympy.sign(sympy.sqrt(x)), sympy.S.Zero, [0.5, 3.0]),
+    (sympy.Abs(sympy.log(x)), sympy.sign(sympy.log(x)) / x, [0.5, 3.0]),
+    (sympy.Abs(sympy.asin(x)), sympy.sign(sympy.asin(x)) / sympy.sqrt(1 - x**2), [-0.5, 0.25]),
+    (x * sympy.Abs(sympy.log(x)) ** 3,
+     sympy.Abs(sympy.log(x)) ** 3 + 3 * sympy.log(x) ** 2 * sympy.sign(sympy.log(x)),
+     [0.5, 3.0]),
+])
+def test_abs_and_sign_of_a_part_not_known_real_differentiate_as_on_the_reals(
+        function, by_hand, points):
+    d = engine.differentiate(function, x)
+    assert not d.expr.has(sympy.Derivative, sympy.re, sympy.im), d.expr
+    for at in points:
+        got = float(d.expr.subs(x, sympy.Float(at, 30)).evalf(30))
+        assert got == pytest.approx(float(by_hand.subs(x, at).evalf(30)), rel=1e-12, abs=1e-12)
+        assert got == pytest.approx(_central_difference(function, at), rel=1e-7, abs=1e-9)
+    engine.compile_numeric([d.expr], [x])  # printable and compilable: no Derivative left
+
+
+def test_the_jump_of_sign_of_a_part_not_known_real_is_remembered():
+    d = engine.differentiate(sympy.sign(sympy.log(x)), x)
+    assert engine.kink_warning(d, {x: sympy.Integer(1)})  # log(1) = 0: a jump
+    assert engine.kink_warning(d, {x: sympy.Integer(2)}) is None
+
+
+def test_what_cannot_be_compiled_is_a_clean_error():
+    from service.errors import ServiceError
+
+    with pytest.raises(ServiceError):
+        engine.compile_numeric([sympy.Derivative(sympy.sign(sympy.log(x)), x)], [x])
+
+
 def test_hessian_is_symmetric_and_right():
     f = x**3 * y + sympy.sin(x * y)
     h = engine.hessian(f, [x, y])
