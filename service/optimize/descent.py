@@ -13,11 +13,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
+from warnings import catch_warnings, simplefilter
 
 import numpy as np
+from numpy.exceptions import ComplexWarning
 
 from service.errors import InvalidInput, LimitExceeded, TimeBudgetExceeded
-from service.optimize.objectives import Objective, to_floats
+from service.optimize.objectives import NOT_REAL, Objective, to_floats
 from service.optimize.optimizers import get_optimizer
 
 __all__ = ["descend", "DescentResult", "TraceEntry", "STOP_MESSAGES", "trace_size",
@@ -215,7 +217,10 @@ def descend(objective: Objective, start: Sequence[float], *, optimizer: str = "g
     clock = _Clock(deadline, every=256 if objective.n_rows is None
                    else max(1, 25_600 // objective.n_rows))
 
-    with np.errstate(all="ignore"):
+    # float() of a NumPy complex number would keep its real part and go on: an error here,
+    # so that a complex value is not real (NOT_REAL), as a Python complex already is
+    with np.errstate(all="ignore"), catch_warnings():
+        simplefilter("error", ComplexWarning)
         if batches is None:
             loop = _full_batch(objective, stepper.step, params, max_iterations, tolerance,
                                record_every, clock)
@@ -268,7 +273,7 @@ def _full_batch(objective, step, params, max_iterations, tolerance, record_every
             if k == next_value or k == next_record:
                 try:
                     value = float(value_fn(*params))
-                except (ArithmeticError, ValueError, TypeError):
+                except (ArithmeticError, ValueError) + NOT_REAL:
                     value = value_at(params)
                 if not isfinite(value):
                     return _diverged(objective, trace, "value", k, checkpoint)
@@ -296,8 +301,8 @@ def _full_batch(objective, step, params, max_iterations, tolerance, record_every
         except (ArithmeticError, ValueError):  # float overflow: IEEE semantics instead
             new_gradient = gradient_at(new)
             new_norm = hypot(*to_floats(new_gradient))
-        except TypeError:  # not all real: complex entries become nan
-            new_gradient = to_floats(new_gradient)
+        except NOT_REAL:  # not all real: complex entries become nan
+            new_gradient = to_floats(gradient_at(new))
             new_norm = hypot(*new_gradient)
         if not isfinite(sum(new, new_norm)):  # point and gradient in one test
             what = _not_finite(new, new_norm)
@@ -325,7 +330,7 @@ def _minibatch(objective, step, params, max_iterations, tolerance, record_every,
         batch_gradient = gradient_at(params, batch)
         try:
             finite = isfinite(hypot(*batch_gradient))
-        except TypeError:  # not all real
+        except NOT_REAL:  # not all real
             finite = False
         if not finite:
             return _diverged(objective, trace, "minibatch gradient", k, None, k, params)

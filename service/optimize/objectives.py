@@ -26,10 +26,11 @@ from abc import ABC, abstractmethod
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from numpy.exceptions import ComplexWarning
 
 from service.errors import InvalidInput
 
-__all__ = ["Objective", "ScalarObjective", "DataObjective", "to_floats"]
+__all__ = ["Objective", "ScalarObjective", "DataObjective", "NOT_REAL", "to_floats"]
 
 REDUCTIONS = ("mean", "sum")
 
@@ -39,25 +40,33 @@ REDUCTIONS = ("mean", "sum")
 _FLOAT_ERRORS = (ArithmeticError, ValueError)
 
 
+#: What converting a number that is not real raises: Python's complex refuses ``float``
+#: (TypeError). NumPy's complex128 (``np.cos`` of ``(-1.0)**(1/3)``, a Python complex) would
+#: drop its imaginary part with a ComplexWarning, which ``descend`` makes an error.
+NOT_REAL = (TypeError, ComplexWarning)
+
+
 def _to_float(number) -> float:
     """Convert one computed number to a float; anything that is not a real number is nan."""
+    if isinstance(number, complex):  # Python's or NumPy's: real only if its imaginary part is 0
+        return float(number.real) if number.imag == 0 else math.nan
     try:
         return float(number)
     except (TypeError, ValueError):
-        # A complex number (``(-8.0)**(1/3)`` in pure Python) or something stranger: not a
-        # finite real, so the descent loop will report the run as diverged.
-        if isinstance(number, complex) and number.imag == 0:
-            return number.real
+        # Something stranger: not a finite real, so the descent loop will report the run
+        # as diverged.
         return math.nan
 
 
 def to_floats(entries) -> list[float]:
     """Convert a returned list of numbers into a list of Python floats (complex: nan)."""
     if isinstance(entries, np.ndarray):
+        if np.iscomplexobj(entries):
+            return [_to_float(e) for e in entries.ravel().tolist()]
         entries = entries.ravel().tolist()
     try:
         return [float(e) for e in entries]
-    except (TypeError, ValueError):
+    except NOT_REAL + (ValueError,):
         return [_to_float(e) for e in entries]
 
 
@@ -72,12 +81,12 @@ def _call(fn: Callable, args: Sequence):
     """
     try:
         return fn(*args)
-    except _FLOAT_ERRORS:
+    except _FLOAT_ERRORS + (ComplexWarning,):
         pass
     try:
         with np.errstate(all="ignore"):
             return fn(*[np.float64(a) if isinstance(a, float) else a for a in args])
-    except _FLOAT_ERRORS:
+    except _FLOAT_ERRORS + (ComplexWarning,):  # a complex value cast to a real array: nan
         return None
 
 
@@ -261,7 +270,7 @@ class ScalarObjective(Objective):
     def value_at(self, params, batch=None) -> float:
         try:
             value = float(self._value_fn(*params))
-        except _FLOAT_ERRORS + (TypeError,):
+        except _FLOAT_ERRORS + NOT_REAL:
             value = _to_float(_call(self._value_fn, params))
         if self._regularized:
             value += self._penalty(params)
@@ -274,6 +283,8 @@ class ScalarObjective(Objective):
             gradient = _call(self._gradient_fn, params)
             if gradient is None:
                 return [math.nan] * self.n_params
+        except NOT_REAL:  # a complex value met a real-only operation
+            return [math.nan] * self.n_params
         if self._regularized:
             gradient = self._penalize(to_floats(gradient), params)
         return gradient
@@ -392,7 +403,7 @@ class DataObjective(Objective):
     def _reduce(entry, divisor: float, per_scalar: float) -> float:
         """Reduce one returned entry: an array over rows, or a scalar meaning every row."""
         if isinstance(entry, np.ndarray) and entry.ndim:
-            return float(entry.sum()) / divisor
+            return _to_float(entry.sum()) / divisor  # complex: nan
         return _to_float(entry) * per_scalar
 
     def value_at(self, params, batch=None) -> float:

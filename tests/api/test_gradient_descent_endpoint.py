@@ -170,3 +170,14 @@ def test_descent_on_abs_of_a_logarithm(post):
     flat = ok(post("/v1/gradient-descent", {"expression": "sign(log(x))", "start": {"x": 3}}))
     assert flat["gradient"][0]["expression"] == "0"
     assert flat["result"]["iterations"] == 0  # a zero gradient: converged where it starts
+
+
+def test_descent_never_reports_the_real_part_of_a_complex_value(post):
+    """x^(1/3) is the principal root, complex for x < 0: cos of it at -1 is complex (its real
+    part, 1.2278, was the start's value), and a step below 0 is divergence."""
+    problem = unprocessable(post("/v1/gradient-descent", {
+        "expression": "cos(x^(1/3))", "start": {"x": -1}}))
+    assert problem["errors"][0]["field"] == "start"
+    body = ok(post("/v1/gradient-descent", {
+        "expression": "cos(x^(1/3)) + x^2", "start": {"x": 0.5}, "learning_rate": 1}))
+    assert body["result"]["stop_reason"] == "diverged" and body["result"]["iterations"] == 0

@@ -164,6 +164,46 @@ def test_a_gradient_that_turns_complex_is_divergence():
     assert_json_safe(result)
 
 
+def _cbrt_cos(x):
+    """cos of the principal cube root: (-1.0)**(1/3) is a Python complex, and NumPy's cos of
+    it a complex128, whose float() would keep the real part (with only a warning)."""
+    return np.cos(x ** (1 / 3))
+
+
+def _cbrt_cos_gradient(x):
+    return [-np.sin(x ** (1 / 3)) / (3 * x ** (2 / 3))]
+
+
+def test_a_numpy_complex_value_at_the_start_is_not_finite():
+    objective = ScalarObjective(_cbrt_cos, _cbrt_cos_gradient)
+    assert isinstance(_cbrt_cos(-1.0), np.complex128) and _cbrt_cos(-1.0).imag != 0
+    with pytest.raises(InvalidInput) as caught:  # not cos(0.5)*cosh(0.866) = 1.2278
+        descend(objective, [-1.0], max_iterations=3)
+    assert caught.value.errors[0].field == "start"
+
+
+def test_a_numpy_complex_gradient_is_divergence():
+    """From x = 0.5 (gradient 0.62) a step at rate 1 lands at x = -0.12, where the function is
+    complex: divergence, not its real part."""
+    objective = ScalarObjective(lambda x: _cbrt_cos(x) + x * x,
+                                lambda x: [_cbrt_cos_gradient(x)[0] + 2 * x])
+    result = descend(objective, [0.5], learning_rate=1.0, max_iterations=5)
+    assert result.stop_reason == "diverged" and result.iterations == 0
+    assert "gradient is not finite at iteration 1" in result.warnings[0]
+    assert_json_safe(result)
+
+
+def test_a_numpy_complex_loss_over_data_is_divergence():
+    data = {"x": [1.0, 2.0]}
+    # complex where w < 0 (a Python complex from w ** (1/3), times the column: a complex array)
+    objective = DataObjective(lambda w, x: _cbrt_cos(w) * x + w * w,
+                              lambda w, x: [_cbrt_cos_gradient(w)[0] * x + 2 * w],
+                              None, data, n_params=1)
+    result = descend(objective, [0.5], learning_rate=2.0, max_iterations=5)  # to w = -0.37
+    assert result.stop_reason == "diverged" and result.iterations == 0
+    assert_json_safe(result)
+
+
 def test_a_start_where_the_objective_is_not_finite_is_invalid():
     objective = ScalarObjective(lambda x: 1 / x, lambda x: [-1 / x**2])
     with pytest.raises(InvalidInput) as caught:
