@@ -199,7 +199,8 @@ def _within_float64(exprs):
         return [_within_float64(e) for e in exprs]
     if not isinstance(exprs, sympy.Basic):  # a plain number
         return exprs
-    atoms = exprs.atoms(sympy.Rational, sympy.Pow, sympy.exp, sigmoid)  # one walk for all
+    atoms = exprs.atoms(sympy.Rational, sympy.Pow, sympy.exp, sigmoid, sympy.tanh,
+                        sympy.erf)  # one walk for all
     huge = {number for number in atoms if number.is_Rational
             and (abs(number.p) >= _NO_FLOAT64 or number.q >= _NO_FLOAT64)}
     # Powers of numbers SymPy keeps as they are (2^(1000*e)): the compiled code would raise
@@ -208,16 +209,16 @@ def _within_float64(exprs):
              if power.is_Pow and power.is_number and not _fits_float64(power)}
     if huge:
         exprs = exprs.xreplace({number: _float64(number) for number in huge})
-    if any(isinstance(atom, (sympy.exp, sigmoid)) or atom.is_Pow and isinstance(
-            atom.base, sympy.tanh) for atom in atoms):
+    if any(isinstance(atom, (sympy.exp, sigmoid, sympy.tanh, sympy.erf)) for atom in atoms):
         exprs = _stable_forms(exprs)
     return exprs
 
 
 def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
-    """The float64 form of machine learning's logistic and tanh expressions, equal to them
-    but free of cancellation and overflow: 1 - tanh(u)^2 (tanh's derivative) is
-    4*sigmoid(2*u)*sigmoid(-2*u), 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
+    """The float64 form of machine learning's logistic, tanh and erf expressions, equal to
+    them but free of cancellation and overflow: 1 - tanh(u)^2 (tanh's derivative) is
+    4*sigmoid(2*u)*sigmoid(-2*u), 1 + erf(u) (in GELU) is erfc(-u) (``one_minus`` for all
+    of these), 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
     -softplus(-u), log(1 + exp(u)) is softplus(u), 1/(1 + exp(u))^k is sigmoid(-u)^k and
     exp(m*u)/(1 + exp(u))^k is sigmoid(u)^m*sigmoid(-u)^(k-m). Without them a
     cross-entropy loss at a logit of 40 is log(1 - 1.0) = -inf, a null where the value is
@@ -225,26 +226,39 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
     at 1000 is inf/inf; 1 - tanh(14)^2 keeps 4 of its 16 digits. Only the compiled code
     sees these forms."""
     def one_minus(e):
-        """1 - sigmoid(u) is sigmoid(-u); 1 - tanh(u)^2 is 4*sigmoid(2*u)*sigmoid(-2*u)
-        (and tanh(u)^2 - 1 its negative), which neither cancels nor overflows."""
+        """c - c*g(u) and c + c*g(u) for a number c, in forms that neither cancel nor
+        overflow: 1 - sigmoid(u) is sigmoid(-u); 1 -/+ tanh(u) is 2*sigmoid(-/+2*u) and
+        1 - tanh(u)^2 is 4*sigmoid(2*u)*sigmoid(-2*u); 1 -/+ erf(u) is erfc(+/-u) and
+        1 - erf(u)^2 is erfc(u)*erfc(-u). SymPy distributes a number over a sum, so the
+        derivative of 3*tanh(x) is 3 - 3*tanh(x)^2: c is any number of the sum."""
         if not e.is_Add:
             return None
-        one = S.One if S.One in e.args else S.NegativeOne if S.NegativeOne in e.args else None
-        if one is None:
+        c = next((a for a in e.args if a.is_Number), None)  # SymPy adds numbers up: one
+        if c is None or c.is_zero:
             return None
         for term in e.args:
-            sign, part = term.as_coeff_Mul()
-            if sign != -one:
+            ratio, part = term.as_coeff_Mul()
+            ratio = ratio / c
+            if term is c or ratio not in (1, -1):
                 continue
-            if isinstance(part, sigmoid) and one is S.One:
-                replacement = sigmoid(-part.args[0])
-            elif part.is_Pow and part.exp == 2 and isinstance(part.base, sympy.tanh):
-                u = part.base.args[0]
-                replacement = one * 4 * sigmoid(2 * u) * sigmoid(-2 * u)
-            else:
+            minus = ratio == -1
+            squared = part.is_Pow and part.exp == 2
+            g = part.base if squared else part
+            if not isinstance(g, (sigmoid, sympy.tanh, sympy.erf)) or squared and not minus:
                 continue
-            rest = [a for a in e.args if a is not term and a is not one]
-            return sympy.Add(replacement, *rest)
+            u = g.args[0]
+            if isinstance(g, sigmoid):
+                if squared:
+                    continue
+                replacement = sigmoid(-u)
+            elif isinstance(g, sympy.tanh):
+                replacement = (4 * sigmoid(2 * u) * sigmoid(-2 * u) if squared
+                               else 2 * sigmoid(-2 * u if minus else 2 * u))
+            else:  # unevaluated: SymPy would write erfc(-u) as 2 - erfc(u), which cancels
+                replacement = (sympy.erfc(u) * sympy.erfc(-u, evaluate=False) if squared
+                               else sympy.erfc(u if minus else -u, evaluate=False))
+            rest = [a for a in e.args if a is not term and a is not c]
+            return sympy.Add(c * replacement, *rest)
         return None
 
     def exponent_of_one_plus_exp(e):

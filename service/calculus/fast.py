@@ -77,6 +77,7 @@ _NUMERIC_ONLY_FUNCTIONS: dict[type, Callable] = {
     sympy.Max: se.Max,
     relu: se.Function("relu"),
     cbrt: se.Function("cbrt"),
+    sympy.erfc: se.Function("erfc"),  # only in compiled stable forms (engine._stable_forms)
 }
 
 _SIMPLE_ATOMS = {sympy.pi: se.pi, sympy.E: se.E}
@@ -435,7 +436,7 @@ NUMERIC_NAMES = {
     "acos": "_np.arccos", "atan": "_np.arctan", "sinh": "_np.sinh", "cosh": "_np.cosh",
     "tanh": "_np.tanh", "asinh": "_np.arcsinh", "acosh": "_np.arccosh",
     "atanh": "_np.arctanh", "log": "_np.log", "Abs": "abs", "sign": "_np.sign",
-    "erf": "_fn_erf", "sigmoid": "_fn_sigmoid",
+    "erf": "_fn_erf", "erfc": "_fn_erfc", "sigmoid": "_fn_sigmoid",
     "softplus": "_fn_softplus", "relu": "_fn_relu", "cbrt": "_fn_cbrt",
 }
 _RECIPROCAL_NAMES = {"sec": "_np.cos", "csc": "_np.sin", "cot": "_np.tan"}

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 _erf = np.vectorize(math.erf, otypes=[float])
+_erfc = np.vectorize(math.erfc, otypes=[float])
 
 
 def sigmoid(x):
@@ -44,10 +45,19 @@ def erf(x):
     return _erf(x)[()]
 
 
+def erfc(x):
+    """math.erfc elementwise (1 - erf(x) without its cancellation: the compiled form of
+    1 - erf(x), engine._stable_forms); NaN for complex input, as erf."""
+    if np.iscomplexobj(x):
+        return np.full(np.shape(x), complex("nan+nanj"))[()]
+    return _erfc(x)[()]
+
+
 NUMERIC_FUNCTIONS: dict[str, Callable] = {
     "sigmoid": sigmoid,
     "softplus": softplus,
     "relu": relu,
     "cbrt": np.cbrt,
     "erf": erf,
+    "erfc": erfc,
 }

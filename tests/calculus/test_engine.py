@@ -138,12 +138,36 @@ def test_logistic_expressions_compile_to_stable_float64(f, point):
         assert value == pytest.approx(want, rel=1e-12, abs=1e-15), entry
 
 
+_gelu = w / 2 * (1 + sympy.erf(w / sympy.sqrt(2)))
+
+
+@pytest.mark.parametrize("f, at", [
+    (sympy.tanh(w) + 1, -16.75),                   # 1 + tanh(u): 2*sigmoid(2u)
+    (2 - 2 * sympy.tanh(w), 13.5),                 # c - c*tanh(u): 2c*sigmoid(-2u)
+    (sympy.diff(3 * sympy.tanh(w), w), -16.75),     # 3 - 3*tanh(w)^2: SymPy distributes the 3
+    (sympy.diff(10**60 * sympy.tanh(8 * w), w), -2.0943461290153786),  # the fuzz's case
+    (_gelu, -8.0),                                  # GELU: 1 + erf(u) is erfc(-u)
+    (sympy.diff(_gelu, w), -8.0),
+    (1 - sympy.erf(w) ** 2, 6.1),                   # erfc(u)*erfc(-u)
+    (5 - 5 * sympy.erf(w - 1), 7.0),                # c*erfc(u)
+], ids=str)
+def test_tanh_and_erf_near_saturation_compile_without_cancellation(f, at):
+    """Each is far below its terms (1 + tanh(-16.75) is 5.7e-15): the float64 of the sum
+    as written keeps a few digits or none; its stable form all of them."""
+    got = engine.compile_numeric([f], [w])(at)[0]
+    want = float(f.evalf(1000, subs={w: sympy.Rational(at)}, maxn=4000, strict=True))
+    assert got == pytest.approx(want, rel=1e-13, abs=0), (engine._stable_forms(f), got, want)
+
+
 def test_stable_forms_are_equal_to_the_expressions():
     f = _cross_entropy
     points = [{w: sympy.Rational(p, 7), b: sympy.Rational(-q, 5), x: 2, y: sympy.Rational(1, 3)}
               for p, q in [(1, 2), (-9, 4), (5, 13), (20, -3)]]
     for e in [f, engine.differentiate(f, w).expr, sympy.log(1 + sympy.exp(w)).diff(w, 2),
-              sympy.log(1 + sympy.exp(w - b)).diff(w, b), sympy.tanh(w * b).diff(w, 2)]:
+              sympy.log(1 + sympy.exp(w - b)).diff(w, b), sympy.tanh(w * b).diff(w, 2),
+              3 - 3 * sympy.tanh(w * b) ** 2, 1 + sympy.tanh(w), 2 - 2 * sympy.tanh(w - b),
+              sympy.erf(w) + 1, 1 - sympy.erf(w) ** 2, 5 - 5 * sympy.erf(w - b) + b,
+              sympy.diff(_gelu, w)]:
         stable = engine._stable_forms(e)
         assert stable != e  # a rewrite was made
         for point in points:
