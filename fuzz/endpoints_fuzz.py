@@ -1,14 +1,17 @@
-"""A long campaign of tests/hardening/test_fuzz.py's JSON-body fuzz, every endpoint, not run by CI.
+"""Long campaigns of tests/hardening/test_fuzz.py's JSON-body fuzz, every endpoint (not CI).
 
     python fuzz/endpoints_fuzz.py [seed] [seconds] [path ...]
 
 The CI suite runs each endpoint's fuzz on a fixed, short set of bodies (derandomized, 60
 examples). This runs the same strategies with fresh random bodies, and bodies that mostly
-pass validation (so that the learning, plot and descent computations run), round after round, on an app with the hardening suite's 2 s time
-budget, until the time is up. Every answer must keep the contract: no 500, strict JSON (no
-NaN or Infinity) in a problem+json for a 4xx, an image for a 200 from /v1/plot, and
-/healthz right after. A failure is shrunk by hypothesis and printed with its body; the
-campaign goes on with the next round and prints the count at the end.
+pass validation (so that the learning, plot and descent computations run), round after
+round, on an app with the hardening suite's 2 s time budget, until the time is up. Every
+answer must keep the contract: no 500, strict JSON (no NaN or Infinity) in a problem+json
+for a 4xx, an image for a 200 from /v1/plot, and /healthz right after. A failure is shrunk
+by hypothesis and printed with its body; the campaign goes on with the next round and
+prints the count at the end. With ``GRADIENT_ISOLATION=inline`` and ``-W
+error::numpy.exceptions.ComplexWarning`` a complex number whose real part is taken (a
+silent wrong answer) is a 500 too: that is how descent's complex values were found.
 """
 
 from __future__ import annotations

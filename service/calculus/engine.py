@@ -248,7 +248,7 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
                 continue
             u = g.args[0]
             if isinstance(g, sigmoid):
-                if squared:
+                if squared or not minus:  # 1 + sigmoid(u) neither cancels nor overflows
                     continue
                 replacement = sigmoid(-u)
             elif isinstance(g, sympy.tanh):

@@ -1504,9 +1504,16 @@ _ERF_MAX_BITS = 960
 _MAX_BITS = 8192
 
 
+# A value that is 0 in this many bits is 0.0 in float64 (or past its range): a sum of terms
+# below 2^1000 that cancels to under 2^-1048. A 0 in fewer bits may be all the bits lost:
+# 1 - sigmoid(300) is 0 in 113 and in 226 bits, and 5.1e-131.
+_ZERO_BITS = 2048
+
+
 def _evaluate(a) -> float:
     """``a`` as a float, evaluated with MPFR in enough bits: in twice as many until two
-    evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size)."""
+    evaluations agree (sin(cosh(512)) needs the 740 bits of its argument's size), and
+    until _ZERO_BITS when they agree on 0."""
     top = _ERF_MAX_BITS if _has_function(a, se.erf) else _MAX_BITS
     bits = min(113 + 4 * _value_digits(a), 2048, top // 2)  # a bound: shared parts repeat
     try:
@@ -1514,7 +1521,8 @@ def _evaluate(a) -> float:
         while bits * 2 <= top:
             bits *= 2
             again = _n(a, bits)
-            if again == value or abs(again - value) <= 1e-17 * abs(again):
+            if (again == value or abs(again - value) <= 1e-17 * abs(again)) and (
+                    again != 0 or bits >= _ZERO_BITS):
                 break
             value = again
         else:
@@ -1637,11 +1645,36 @@ def float_value(exact: se.Basic) -> float:
             number = float(exact)
         except RuntimeError:  # sigmoid or softplus: their builtin forms, with MPFR
             return _evaluate(exact)  # (log(1 + exp(1296)) overflows in float64)
+        if _cancels(exact):
+            return _evaluate(exact)
     except (OverflowError, RuntimeError, TypeError, ValueError):
         raise Unsupported("not a real float64") from None
     if not math.isfinite(number):
         raise Unsupported("not a finite float64")
     return number
+
+
+# A sum whose double value is below this share of the sizes of its terms has lost more than
+# 4 of its bits to cancellation in double precision.
+_CANCELLING = 1 / 16
+
+
+def _cancels(value) -> bool:
+    """Whether a sum in ``value`` (outside functions: a function of a sum is evaluated with
+    MPFR anyway, see _NESTED) cancels in double precision: 40 - log(1 + exp(40)) is 0.0 in
+    doubles, -4.2e-18; 1 - sigmoid(300) is 0.0, 5.1e-131."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is _Add:
+            terms = [float(a) for a in v.args]
+            if abs(math.fsum(terms)) < _CANCELLING * math.fsum(map(abs, terms)):
+                return True
+            stack.extend(v.args)
+        elif t is _Mul or t is _Pow:
+            stack.extend(v.args)
+    return False
 
 
 def clear_memo() -> None:

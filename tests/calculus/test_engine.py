@@ -159,6 +159,20 @@ def test_tanh_and_erf_near_saturation_compile_without_cancellation(f, at):
     assert got == pytest.approx(want, rel=1e-13, abs=0), (engine._stable_forms(f), got, want)
 
 
+@pytest.mark.parametrize("f", [
+    1 + sigmoid(w), 2 + 2 * sigmoid(w - b), 1 + sympy.tanh(w) ** 2, 3 + 3 * sympy.erf(w) ** 2,
+    sympy.sinh(sympy.sqrt(6) + sigmoid(-3) + 1) + w,  # points_accuracy's finding
+    1 - sigmoid(w) ** 2, 2 - sympy.tanh(w), 1 + 2 * sympy.erf(w),
+], ids=str)
+def test_sums_without_a_stable_form_compile_as_they_are(f):
+    """Only the pairs c -/+ c*g(u) of _stable_forms are rewritten: 1 + sigmoid(u) was once
+    taken for 1 - sigmoid(u) (sinh(sqrt(6) + sigmoid(-3) + 1) came out 15.00, not 16.49)."""
+    compiled = engine.compile_numeric([f], [w, b])
+    for point in ({w: sympy.Rational(1, 3), b: 2}, {w: -5, b: sympy.Rational(-1, 2)}):
+        want = float(f.evalf(60, subs=point))
+        assert compiled(*(float(point[s]) for s in (w, b)))[0] == pytest.approx(want, rel=1e-13)
+
+
 def test_stable_forms_are_equal_to_the_expressions():
     f = _cross_entropy
     points = [{w: sympy.Rational(p, 7), b: sympy.Rational(-q, 5), x: 2, y: sympy.Rational(1, 3)}

@@ -55,7 +55,7 @@ def _mp(text: str, **values) -> float:
     """``text`` evaluated by mpmath at 80 digits (an independent reference)."""
     mpmath.mp.dps = 80
     namespace = {"cos": mpmath.cos, "sin": mpmath.sin, "cosh": mpmath.cosh,
-                 "sinh": mpmath.sinh, "exp": mpmath.exp, **values}
+                 "sinh": mpmath.sinh, "exp": mpmath.exp, "sech": mpmath.sech, **values}
     return float(eval(text, {"__builtins__": {}}, namespace))  # our own literal text
 
 
@@ -81,3 +81,23 @@ def test_the_float_of_a_value_that_cancels_is_exact(post):
                                  "point": {"x": "5", "y": "5"}}).get_json()
     assert body["at"]["gradient"]["exact"][1] == str(288534638 * 5)
     assert body["at"]["gradient"]["numeric"][1] == 288534638 * 5
+
+
+@pytest.mark.parametrize("coordinate", [21, "21"])
+def test_the_float_of_an_exact_value_that_cancels_in_doubles(post, coordinate):
+    """63*tanh(y)' at 21 is 63 - 63*tanh(21)^2, 1.5e-16: in doubles 63 - 63*1.0 is 0. On
+    the lane (21) and the SymPy path ("21") it is the exact value's float."""
+    at = post("/v1/gradient", {"expression": "63*tanh(y)", "variables": ["y"],
+                               "point": {"y": coordinate}}).get_json()["at"]
+    assert at["gradient"]["exact"] == ["63 - 63*tanh(21)^2"]
+    assert at["gradient"]["numeric"][0] == pytest.approx(_mp("63*sech(21)**2"), rel=1e-15,
+                                                         abs=0)
+
+
+def test_a_value_zero_in_two_precisions_is_not_taken_for_zero(post):
+    """1 - sigmoid(300) is 0 in MPFR at 113 and at 226 bits (the two agree) and 5.1e-131."""
+    at = post("/v1/gradient", {"expression": "(1 - sigmoid(x))*y", "variables": ["x", "y"],
+                               "point": {"x": 300, "y": 1}}).get_json()["at"]
+    assert at["value"]["exact"] == "1 - sigmoid(300)"
+    assert at["value"]["numeric"] == pytest.approx(_mp("1/(1 + exp(300))"), rel=1e-15,
+                                                   abs=0)
