@@ -138,11 +138,54 @@ def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
     ``service.expressions.substitution``).
     """
     try:
-        if limits is None:
-            return expr.xreplace(values)
-        return substitute_exact(expr, values, limits)
+        return _substitute(expr, values, limits)
     except (TypeError, ValueError):
+        pass
+    if not expr.has(sympy.Min, sympy.Max):
         return sympy.nan
+    try:  # SymPy could not compare the arguments of a min or max: decide them in MPFR
+        swapped = expr.replace(lambda e: type(e) in _UNDECIDED,
+                               lambda e: _UNDECIDED[type(e)](*e.args))
+        value = _substitute(swapped, values, limits)
+        return value.replace(lambda e: type(e) in _DECIDING, _decide)
+    except (TypeError, ValueError, ArithmeticError):
+        return sympy.nan
+
+
+def _substitute(expr, values, limits):
+    return expr.xreplace(values) if limits is None else substitute_exact(expr, values, limits)
+
+
+class _UndecidedMin(sympy.Function):
+    """min(...) whose arguments are compared only once they are numbers (``_decide``)."""
+
+
+class _UndecidedMax(sympy.Function):
+    """max(...) whose arguments are compared only once they are numbers (``_decide``)."""
+
+
+_UNDECIDED = {sympy.Min: _UndecidedMin, sympy.Max: _UndecidedMax}
+_DECIDING = {_UndecidedMin: min, _UndecidedMax: max}
+
+
+def _decide(node: sympy.Function) -> sympy.Expr:
+    """The smallest or largest of the number arguments of ``node``, compared at 30 digits
+    with the precision SymPy's comparisons lack: 1 - sigmoid(300) (5.1e-131) against 0
+    raised "not comparable", and max(1 - sigmoid(x), 0) at 300 was called undefined. A
+    tie to that precision, or an argument that is not real, is undefined (nan)."""
+    keyed = []
+    for arg in node.args:
+        if not arg.is_number:
+            raise ValueError("an argument with a symbol")
+        value = complex(arg.evalf(30, maxn=3000, strict=True))
+        if value.imag != 0:
+            raise ValueError("an argument that is not real")
+        keyed.append((value.real, arg))
+    best = _DECIDING[type(node)](keyed, key=lambda pair: pair[0])
+    if sum(1 for value, _ in keyed if value == best[0]) > 1 and len(
+            {arg for value, arg in keyed if value == best[0]}) > 1:
+        raise ValueError("a tie at 30 digits")
+    return best[1]
 
 
 def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:

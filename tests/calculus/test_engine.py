@@ -87,6 +87,17 @@ def test_what_cannot_be_compiled_is_a_clean_error():
         engine.compile_numeric([sympy.Derivative(sympy.sign(sympy.log(x)), x)], [x])
 
 
+def test_min_and_max_of_numbers_sympy_cannot_compare_are_decided():
+    """1 - sigmoid(300) is 5.1e-131: SymPy's comparisons (in a few digits) call it "not
+    comparable" with 0, and the value at x = 300 was undefined."""
+    at = {x: sympy.Integer(300)}
+    small = 1 - sigmoid(sympy.Integer(300))
+    assert engine.substitute(sympy.Max(1 - sigmoid(x), 0), at) == small
+    assert engine.substitute(sympy.Min(1 - sigmoid(x), 0) + x, at) == 300
+    assert engine.substitute(sympy.Max(x, sympy.Min(1 - sigmoid(x), -1)), at) == 300
+    assert engine.substitute(sympy.Max(sympy.log(x), 4), {x: sympy.Integer(-1)}) is sympy.nan
+
+
 def test_hessian_is_symmetric_and_right():
     f = x**3 * y + sympy.sin(x * y)
     h = engine.hessian(f, [x, y])
