@@ -14,11 +14,13 @@ import math
 from pathlib import Path
 
 import pytest
+import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.calculus import express, operations
 from service.config import Limits
+from service.expressions import parse, symbol
 
 LIMITS = Limits()
 HERE = Path(__file__).resolve()
@@ -211,6 +213,24 @@ def test_both_paths_write_the_argument_of_an_odd_function_as_sympy_does(text, wa
     assert lane["gradient"][1]["expression"] == want
     assert sympy_path["gradient"][1]["expression"] == want
     assert_same(lane, sympy_path)
+
+
+@pytest.mark.parametrize("text, want", [
+    # SymPy's trigonometric functions write their argument pi*c as c*pi anew, and c, a
+    # number times a sum, distributes: (z - 9)/9 is z/9 - 1. d cos(u) = -sin(u)*u'
+    ("cos(pi*(z - 9)/9)", "-pi*sin(pi*(z/9 - 1))/9"),
+    ("sin((z + 9)*pi/9)", "pi*cos(pi*(z/9 + 1))/9"),
+    ("tan(2*pi*(z - 9))", "2*pi*(tan(pi*(2*z - 18))^2 + 1)"),
+    ("sec(pi*(z - 9)/3)", "pi*tan(pi*(z/3 - 3))*sec(pi*(z/3 - 3))/3"),
+    ("cos(pi*(z - 9))", "-pi*sin(pi*(z - 9))"),  # c = 1: nothing to distribute
+])
+def test_both_paths_write_a_multiple_of_pi_as_sympy_does(text, want):
+    """The lane wrote -pi*sin(pi*(z - 9)/9)/9 (found by fuzz/express_lane_diff.py)."""
+    request = {"expression": text, "variables": ["z"]}
+    lane = answer(operations.gradient, True, **request)
+    assert lane["gradient"][0]["expression"] == want
+    assert_same(lane, answer(operations.gradient, False, **request))
+    assert sympy.diff(parse(text, LIMITS).expr, symbol("z")) == parse(want, LIMITS).expr
 
 
 def test_a_value_with_erf_that_aborted_mpfr_is_answered():
