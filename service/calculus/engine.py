@@ -143,7 +143,7 @@ def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
         pass
     if not expr.has(sympy.Min, sympy.Max):
         return sympy.nan
-    try:  # SymPy could not compare the arguments of a min or max: decide them in MPFR
+    try:  # SymPy could not compare the arguments of a min or max: decide them at 30 digits
         swapped = expr.replace(lambda e: type(e) in _UNDECIDED,
                                lambda e: _UNDECIDED[type(e)](*e.args))
         value = _substitute(swapped, values, limits)
@@ -181,11 +181,10 @@ def _decide(node: sympy.Function) -> sympy.Expr:
         if value.imag != 0:
             raise ValueError("an argument that is not real")
         keyed.append((value.real, arg))
-    best = _DECIDING[type(node)](keyed, key=lambda pair: pair[0])
-    if sum(1 for value, _ in keyed if value == best[0]) > 1 and len(
-            {arg for value, arg in keyed if value == best[0]}) > 1:
+    best, chosen = _DECIDING[type(node)](keyed, key=lambda pair: pair[0])
+    if len({arg for value, arg in keyed if value == best}) > 1:
         raise ValueError("a tie at 30 digits")
-    return best[1]
+    return chosen
 
 
 def compile_numeric(exprs, symbols: Sequence[sympy.Symbol]) -> Callable:
