@@ -153,7 +153,7 @@ def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
 
 
 def _substitute(expr, values, limits):
-    return expr.xreplace(values) if limits is None else substitute_exact(expr, values, limits)
+    return substitute_exact(expr, values, limits)
 
 
 class _UndecidedMin(sympy.Function):

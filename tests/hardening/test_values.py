@@ -193,3 +193,14 @@ def test_a_float_lost_to_cancellation_comes_from_the_exact_value(survive):
     assert status == 200, answer
     assert answer["at"]["value"]["numeric"] == pytest.approx(-2e20, rel=1e-9)
     assert answer["at"]["gradient"]["numeric"][0] == pytest.approx(4e30, rel=1e-9)
+
+
+@pytest.mark.parametrize("path", ["/v1/hessian", "/v1/gradient", "/v1/derivative"])
+def test_a_sympy_attribute_error_while_substituting_is_not_a_500(survive, path):
+    """At z = 2 SymPy rewrites csc(4 - pi/2 + asinh(2)*cosh(3)) with sec(3*I), whose
+    assumptions ask cosh(3) for a method it lacks (an AttributeError, found by
+    fuzz/express_lane_diff.py): that node is kept as written, and the answer is a 200."""
+    names = {"variable": "z"} if path == "/v1/derivative" else {"variables": ["z"]}
+    status, answer = survive(path, {"expression": "csc(4 - pi/z + asinh(z)*cosh(3))",
+                                    **names, "point": {"z": 2}})
+    assert status == 200, answer
