@@ -9,9 +9,10 @@ round, on an app with the hardening suite's 2 s time budget, until the time is u
 answer must keep the contract: no 500, strict JSON (no NaN or Infinity) in a problem+json
 for a 4xx, an image for a 200 from /v1/plot, and /healthz right after. A failure is shrunk
 by hypothesis and printed with its body; the campaign goes on with the next round and
-prints the count at the end. With ``GRADIENT_ISOLATION=inline`` and ``-W
-error::numpy.exceptions.ComplexWarning`` a complex number whose real part is taken (a
-silent wrong answer) is a 500 too: that is how descent's complex values were found.
+prints the count at the end. NumPy's ComplexWarning is an error here: a complex number
+whose real part is taken (a silent wrong answer) is a 500 too, which is how descent's
+complex values were found (set before the app forks its computation process, so that
+process inherits it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import collections
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT / "tests" / "hardening"))
 
 from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from numpy.exceptions import ComplexWarning  # noqa: E402
 
 import test_fuzz  # noqa: E402
 from service.app import create_app  # noqa: E402
@@ -89,6 +92,7 @@ ROUND = settings(max_examples=200, derandomize=False, database=None, deadline=No
 
 
 def main() -> None:
+    warnings.simplefilter("error", ComplexWarning)
     first_seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 300
     kinds = [(path, "any", strategy) for path, strategy in test_fuzz.BODIES.items()]

@@ -10,6 +10,7 @@ never from ``subs``/``evalf`` per value.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -26,6 +27,9 @@ from service.expressions import UnprintableExpression, to_text
 
 # How many individual batch problems are spelled out before they are summarised.
 MAX_BATCH_WARNINGS = 20
+# How many null values of a batch are looked at again exactly (``_rescue``), and for how long.
+MAX_RESCUED = 20
+RESCUE_SECONDS = 0.25
 # How many batch points lying on a kink are examined one by one (the rest are nulled).
 MAX_KINK_ROWS = 1000
 
@@ -218,12 +222,15 @@ def evaluate_batch(
     columns: np.ndarray,
     owners: Sequence[int | None] | None = None,
     quiet: frozenset[int] = frozenset(),
+    limits: Limits | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Evaluate entries over many points in one vectorized call.
 
     Returns an array of shape (points, entries) where NaN marks a null (the JSON encoder
-    writes NaN and infinities as null) and warnings that summarise the nulls. Derivatives
-    at a kink are nulled on the few rows where a jump's argument is zero.
+    writes NaN and infinities as null) and warnings that summarise the nulls. The first
+    few values that float64 arithmetic could not give are looked at again exactly
+    (``_rescue``). Derivatives at a kink are nulled on the few rows where a jump's
+    argument is zero.
     """
     n_points = columns.shape[1]
     raw = engine.call_numeric(compiled, list(columns))
@@ -234,33 +241,72 @@ def evaluate_batch(
             value = np.where(value.imag == 0, value.real, np.nan)
         table[:, j] = np.broadcast_to(value.astype(np.float64, copy=False), (n_points,))
     warnings: list[str] = []
+    examined = _rescue(items, symbols, columns, table, limits)
+    undefined_owner = set()
     for j, owner in enumerate(owners or []):
         if owner is not None:
-            table[~np.isfinite(table[:, owner]), j] = np.nan
-    _null_kinks(items, symbols, columns, table, warnings)
+            rows = np.nonzero(~np.isfinite(table[:, owner]))[0]
+            table[rows, j] = np.nan
+            undefined_owner |= {(r, j) for r in rows.tolist() if (r, owner) in examined}
+    kinks = _null_kinks(items, symbols, columns, table, warnings)
     bad = ~np.isfinite(table)
     if bad.any():
         table[bad] = np.nan
         bad[:, sorted(quiet)] = False
+        for r, c in kinks:  # warned about already
+            bad[r, c] = False
         rows, cols = np.nonzero(bad)
         shown = min(len(rows), MAX_BATCH_WARNINGS)
-        for r, c in zip(rows[:shown], cols[:shown]):
-            warnings.append(
-                f"points/{r}: {items[c][0]} is not a finite real number "
-                "(complex, infinite or undefined)"
-            )
+        for r, c in zip(rows[:shown].tolist(), cols[:shown].tolist()):
+            warnings.append(f"points/{r}: {items[c][0]} " + (
+                "is not a finite real number (complex, infinite or undefined)"
+                if (r, c) in examined or (r, c) in undefined_owner else
+                "has no finite float64 value (complex, infinite or undefined, or past the "
+                "float64 range on the way: ask at this point alone for its exact value)"))
         if len(rows) > shown:
             warnings.append(f"... and {len(rows) - shown:,} more null values")
     return table, warnings
 
 
-def _null_kinks(items, symbols, columns, table, warnings) -> None:
+def _rescue(items, symbols, columns, table, limits) -> set[tuple[int, int]]:
+    """Give the first MAX_RESCUED values that are not finite in float64 their exact value's
+    float at the point (its coordinates' exact binary values), where that is a finite real:
+    float arithmetic overflows on the way to values it can hold (a softmax at logits of
+    800 and 799 is inf/inf, and 0.731). Returns the cells examined; the time spent is
+    bounded by RESCUE_SECONDS."""
+    rows, cols = np.nonzero(~np.isfinite(table))
+    examined: set[tuple[int, int]] = set()
+    deadline = time.monotonic() + RESCUE_SECONDS
+    for r, c in zip(rows[:MAX_RESCUED].tolist(), cols[:MAX_RESCUED].tolist()):
+        if time.monotonic() > deadline:
+            break
+        item = items[c][1]
+        expr = item.expr if isinstance(item, Derivative) else item
+        values = {s: sympy.Rational(float(x)) for s, x in zip(symbols, columns[:, r])}
+        try:
+            value = engine.substitute(expr, values, limits)
+        except LimitExceeded:
+            continue
+        examined.add((r, c))
+        if _classify_exact(value) is None:
+            number = engine.float_of_exact(value)
+            if number is None:
+                number = _float_of_exact(value)
+            if number is not None:
+                table[r, c] = number
+    return examined
+
+
+def _null_kinks(items, symbols, columns, table, warnings) -> set[tuple[int, int]]:
+    """Null the derivatives on the rows where a jump's argument is zero and the derivative
+    does not exist; returns the cells examined and nulled there (their warnings are said)."""
+    nulled: set[tuple[int, int]] = set()
     jumps = set()
     for _, item in items:
         if isinstance(item, Derivative):
             jumps |= set(item.spikes) | engine.jump_arguments(item.expr)
     if not jumps:
-        return
+        return nulled
     jumps = sorted(jumps, key=sympy.default_sort_key)
     at_jump = np.zeros(columns.shape[1], dtype=bool)
     raw = engine.call_numeric(engine.compile_numeric(jumps, symbols), list(columns))
@@ -281,5 +327,7 @@ def _null_kinks(items, symbols, columns, table, warnings) -> None:
         for c, (label, item) in enumerate(items):
             if isinstance(item, Derivative) and engine.kink_warning(item, values, numeric=True):
                 table[row, c] = np.nan
+                nulled.add((int(row), c))
                 if len(warnings) < MAX_BATCH_WARNINGS:
                     warnings.append(f"points/{row}: {label} does not exist at this point (kink)")
+    return nulled

@@ -1649,7 +1649,9 @@ def float_value(exact: se.Basic) -> float:
             number = float(exact)
         except RuntimeError:  # sigmoid or softplus: their builtin forms, with MPFR
             return _evaluate(exact)  # (log(1 + exp(1296)) overflows in float64)
-        if _cancels(exact):
+        # past float64 on the way (exp(800)/(exp(799) + exp(800)) is inf/inf, 0.731), or
+        # a sum that cancels
+        if not math.isfinite(number) or _cancels(exact):
             return _evaluate(exact)
     except (OverflowError, RuntimeError, TypeError, ValueError):
         raise Unsupported("not a real float64") from None

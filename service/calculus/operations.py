@@ -100,7 +100,7 @@ class _Entries:
     def batch(self, raw_points) -> tuple[np.ndarray, list[str]]:
         columns = build_points(raw_points, self.spec, self.limits)
         return evaluate_batch(self.items, self.compiled, self.spec.symbols, columns,
-                              self.owners, frozenset(self.quiet))
+                              self.owners, frozenset(self.quiet), self.limits)
 
 
 def _single(entries: Entries, index: int) -> dict[str, Any]:

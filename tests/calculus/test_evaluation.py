@@ -3,10 +3,13 @@ and the float64 given beside them."""
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import pytest
 import sympy
 
+from service.calculus import evaluation
 from service.calculus.evaluation import _classify_exact
 from service.expressions.custom_functions import sigmoid
 
@@ -101,3 +104,44 @@ def test_a_value_zero_in_two_precisions_is_not_taken_for_zero(post):
     assert at["value"]["exact"] == "1 - sigmoid(300)"
     assert at["value"]["numeric"] == pytest.approx(_mp("1/(1 + exp(300))"), rel=1e-15,
                                                    abs=0)
+
+
+# -- values over points that float64 arithmetic cannot give ----------------------------------
+
+_SOFTMAX = {"expression": "exp(x)/(exp(x) + exp(y))", "variables": ["x", "y"]}
+_S1 = 1 / (1 + math.exp(-1))  # softmax of logits that differ by 1 is sigmoid(1)
+
+
+def test_a_value_float64_overflows_on_the_way_to_is_given_exactly(post):
+    """exp(800) is past float64: the compiled softmax is inf/inf at logits 800 and 799, a
+    null said to be "not a finite real"; its value is sigmoid(1), its gradient s*(1 - s)."""
+    body = post("/v1/gradient", {**_SOFTMAX, "points": [[800, 799], [1, 2]]}).get_json()
+    assert body["batch"]["values"][0] == pytest.approx(_S1, rel=1e-15)
+    assert body["batch"]["gradient"][0] == pytest.approx([_S1 * (1 - _S1), -_S1 * (1 - _S1)],
+                                                         rel=1e-14)
+    assert body["batch"]["values"][1] == pytest.approx(1 - _S1, rel=1e-15)
+    assert "warnings" not in body
+
+
+def test_only_the_first_nulls_are_looked_at_again_and_the_others_say_so(post):
+    rows = [[800, 799]] * (evaluation.MAX_RESCUED // 3 + 3)
+    body = post("/v1/gradient", {**_SOFTMAX, "points": rows}).get_json()
+    flat = [v for value, gradient in zip(body["batch"]["values"], body["batch"]["gradient"])
+            for v in (value, *gradient)]
+    given = flat[:evaluation.MAX_RESCUED]
+    assert given == pytest.approx([_S1, _S1 * (1 - _S1), -_S1 * (1 - _S1)]
+                                  * (len(given) // 3) + [_S1, _S1 * (1 - _S1)][:len(given) % 3])
+    assert all(v is None for v in flat[evaluation.MAX_RESCUED:])
+    assert body["warnings"] and all("past the float64 range on the way" in w
+                                    for w in body["warnings"][:-1])
+
+
+def test_a_null_that_is_not_real_says_so_and_a_kink_once(post):
+    body = post("/v1/gradient", {"expression": "log(x) + y",
+                                 "points": [[-1, 2], [1, 2]]}).get_json()
+    assert body["batch"]["values"] == [None, 2.0]
+    assert all("is not a finite real number" in w for w in body["warnings"])
+    kink = post("/v1/derivative", {"expression": "abs(x)", "variable": "x",
+                                   "points": [[0], [1]]}).get_json()
+    assert kink["batch"]["values"] == [None, 1.0]
+    assert kink["warnings"] == ["points/0: value does not exist at this point (kink)"]
