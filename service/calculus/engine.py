@@ -251,9 +251,35 @@ def _within_float64(exprs):
              if power.is_Pow and power.is_number and not _fits_float64(power)}
     if huge:
         exprs = exprs.xreplace({number: _float64(number) for number in huge})
+    exprs = _fold_constants(exprs)
     if any(isinstance(atom, (sympy.exp, sigmoid, sympy.tanh, sympy.erf)) for atom in atoms):
         exprs = _stable_forms(exprs)
     return exprs
+
+
+def _fold_constants(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each largest constant part that is not a plain number (tan(cosh(cosh(5))),
+    sin(10^15 + 1/3)) replaced by its correctly rounded float (:func:`float_of_exact`):
+    float64 code would compute it from rounded parts, and cosh(cosh(5)) is 8.5e31, whose
+    tangent in float64 is noise (0.24 where it is -1.69). A part with no float64 (past its
+    range) is left to the compiled code."""
+    symbolic: dict[sympy.Basic, bool] = {}
+    for node in sympy.postorder_traversal(expr):
+        if node not in symbolic:
+            symbolic[node] = node.is_Symbol or any(symbolic[a] for a in node.args)
+
+    def fold(e):
+        if not symbolic[e]:
+            if e.is_Number or not e.args:
+                return e
+            number = float_of_exact(e)
+            return e if number is None else sympy.Float(number)
+        if not e.args:
+            return e
+        args = [fold(a) for a in e.args]
+        return e if all(a is b for a, b in zip(args, e.args)) else e.func(*args)
+
+    return fold(expr) if any(not symbolic[n] and n.args for n in symbolic) else expr
 
 
 def _stable_forms(expr: sympy.Expr) -> sympy.Expr:

@@ -147,6 +147,8 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
         return se.Integer(int(node))
     if node.is_Rational:
         return se.Rational(int(node.p), int(node.q))
+    if node.is_Float and numeric:  # a constant folded for compiled code (engine)
+        return se.RealDouble(float(node))
     if node in _SIMPLE_ATOMS:
         return _SIMPLE_ATOMS[node]
     if (kind in _BRANCHING and node.args[0].is_number and not node.args[0].is_Rational
@@ -529,6 +531,9 @@ class _CodeWriter:
                 raise Unsupported(f"free symbol {node} is not an argument")
             return name
         if node.is_Number:
+            if type(node) is se.RealDouble:  # a constant folded for compiled code (engine)
+                number = float(node)
+                return repr(number) if number >= 0 else f"({number!r})"
             if not node.is_Rational:
                 raise Unsupported("a float or complex number")
             return self._number(node)
