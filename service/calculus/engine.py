@@ -15,6 +15,8 @@ whether the derivative really exists there.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -273,13 +275,25 @@ def _fold_constants(expr: sympy.Expr) -> sympy.Expr:
             if e.is_Number or not e.args:
                 return e
             number = float_of_exact(e)
-            return e if number is None else sympy.Float(number)
+            # not a float below the normal range: exp(-exp(8)) is 0.0 in float64, and
+            # exp(x + exp(8))*0.0 would be 0, where the compiled code's inf*0 is a null
+            # that the batch's exact look (evaluation._rescue) answers: exp(x)
+            if number is None or abs(number) < sys.float_info.min:
+                return e
+            return sympy.Float(number)
         if not e.args:
             return e
         args = [fold(a) for a in e.args]
         return e if all(a is b for a, b in zip(args, e.args)) else e.func(*args)
 
-    return fold(expr) if any(not symbolic[n] and n.args for n in symbolic) else expr
+    if not any(not symbolic[n] and n.args for n in symbolic):
+        return expr
+    folded = fold(expr)
+    # SymPy takes a float out of an exponential's sum (exp(x + exp(8)) becomes
+    # 1.0e1294*exp(x)): a float past float64 is left unfolded
+    if any(not math.isfinite(float(f)) for f in folded.atoms(sympy.Float)):
+        return expr
+    return folded
 
 
 def _stable_forms(expr: sympy.Expr) -> sympy.Expr:

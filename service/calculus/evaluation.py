@@ -242,12 +242,12 @@ def evaluate_batch(
         table[:, j] = np.broadcast_to(value.astype(np.float64, copy=False), (n_points,))
     warnings: list[str] = []
     examined = _rescue(items, symbols, columns, table, limits)
-    undefined_owner = set()
+    owned = set()
     for j, owner in enumerate(owners or []):
         if owner is not None:
             rows = np.nonzero(~np.isfinite(table[:, owner]))[0]
             table[rows, j] = np.nan
-            undefined_owner |= {(r, j) for r in rows.tolist() if (r, owner) in examined}
+            owned |= {(r, j) for r in rows.tolist()}
     kinks = _null_kinks(items, symbols, columns, table, warnings)
     bad = ~np.isfinite(table)
     if bad.any():
@@ -258,24 +258,34 @@ def evaluate_batch(
         rows, cols = np.nonzero(bad)
         shown = min(len(rows), MAX_BATCH_WARNINGS)
         for r, c in zip(rows[:shown].tolist(), cols[:shown].tolist()):
-            warnings.append(f"points/{r}: {items[c][0]} " + (
-                "is not a finite real number (complex, infinite or undefined)"
-                if (r, c) in examined or (r, c) in undefined_owner else
-                "has no finite float64 value (complex, infinite or undefined, or past the "
-                "float64 range on the way: ask at this point alone for its exact value)"))
+            warnings.append(f"points/{r}: {items[c][0]} " + _null_reason(
+                examined.get((r, c)), (r, c) in owned))
         if len(rows) > shown:
             warnings.append(f"... and {len(rows) - shown:,} more null values")
     return table, warnings
 
 
-def _rescue(items, symbols, columns, table, limits) -> set[tuple[int, int]]:
+def _null_reason(found: str | None, owned: bool) -> str:
+    """Why a value over points is null: what the exact look found, or that the function
+    it derives from is null there, or that float64 gave no value (not looked at)."""
+    if found == "too large":
+        return "is a finite real number past the float64 range"
+    if found == "not real":
+        return "is not a finite real number (complex, infinite or undefined)"
+    if owned:
+        return "is null because the function has no finite float64 value at this point"
+    return ("has no finite float64 value (complex, infinite or undefined, or past the "
+            "float64 range on the way: ask at this point alone for its exact value)")
+
+
+def _rescue(items, symbols, columns, table, limits) -> dict[tuple[int, int], str]:
     """Give the first MAX_RESCUED values that are not finite in float64 their exact value's
     float at the point (its coordinates' exact binary values), where that is a finite real:
     float arithmetic overflows on the way to values it can hold (a softmax at logits of
-    800 and 799 is inf/inf, and 0.731). Returns the cells examined; the time spent is
-    bounded by RESCUE_SECONDS."""
+    800 and 799 is inf/inf, and 0.731). Returns what was found of the cells examined and
+    left null ("not real", "too large"); the time spent is bounded by RESCUE_SECONDS."""
     rows, cols = np.nonzero(~np.isfinite(table))
-    examined: set[tuple[int, int]] = set()
+    examined: dict[tuple[int, int], str] = {}
     deadline = time.monotonic() + RESCUE_SECONDS
     for r, c in zip(rows[:MAX_RESCUED].tolist(), cols[:MAX_RESCUED].tolist()):
         if time.monotonic() > deadline:
@@ -287,13 +297,16 @@ def _rescue(items, symbols, columns, table, limits) -> set[tuple[int, int]]:
             value = engine.substitute(expr, values, limits)
         except LimitExceeded:
             continue
-        examined.add((r, c))
-        if _classify_exact(value) is None:
-            number = engine.float_of_exact(value)
-            if number is None:
-                number = _float_of_exact(value)
-            if number is not None:
-                table[r, c] = number
+        if _classify_exact(value) is not None:
+            examined[r, c] = "not real"
+            continue
+        number = engine.float_of_exact(value)
+        if number is None:
+            number = _float_of_exact(value)
+        if number is None:
+            examined[r, c] = "too large"
+        else:
+            table[r, c] = number
     return examined
 
 

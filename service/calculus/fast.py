@@ -148,7 +148,10 @@ def _convert_node(node, done, numeric: bool) -> se.Basic:
     if node.is_Rational:
         return se.Rational(int(node.p), int(node.q))
     if node.is_Float and numeric:  # a constant folded for compiled code (engine)
-        return se.RealDouble(float(node))
+        number = float(node)
+        if not math.isfinite(number):
+            raise Unsupported("a float past the float64 range")
+        return se.RealDouble(number)
     if node in _SIMPLE_ATOMS:
         return _SIMPLE_ATOMS[node]
     if (kind in _BRANCHING and node.args[0].is_number and not node.args[0].is_Rational

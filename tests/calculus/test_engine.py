@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import sympy
@@ -213,3 +215,13 @@ def test_stable_forms_are_equal_to_the_expressions():
         for point in points:
             assert stable.evalf(60, subs=point) == pytest.approx(
                 e.evalf(60, subs=point), rel=1e-40)
+
+
+def test_folded_constants_never_leave_a_float_past_float64():
+    """exp(x + exp(8)): SymPy takes a folded float out of the sum, 1e1294*exp(x), which the
+    compiled code wrote as `inf` (a NameError, a 500 over points; found by
+    fuzz/sympy_path_errors.py)."""
+    f = 11 * sympy.exp(w + sympy.exp(8)) / 10**60
+    assert engine._within_float64(f) == f  # left unfolded
+    with np.errstate(over="ignore"):
+        assert math.isinf(engine.compile_numeric([f], [w])(0.0)[0])

@@ -132,16 +132,32 @@ def test_only_the_first_nulls_are_looked_at_again_and_the_others_say_so(post):
     assert given == pytest.approx([_S1, _S1 * (1 - _S1), -_S1 * (1 - _S1)]
                                   * (len(given) // 3) + [_S1, _S1 * (1 - _S1)][:len(given) % 3])
     assert all(v is None for v in flat[evaluation.MAX_RESCUED:])
-    assert body["warnings"] and all("past the float64 range on the way" in w
+    reasons = ("past the float64 range on the way", "null because the function")
+    assert body["warnings"] and all(any(r in w for r in reasons)
                                     for w in body["warnings"][:-1])
+    assert any(reasons[0] in w for w in body["warnings"])
 
 
 def test_a_null_that_is_not_real_says_so_and_a_kink_once(post):
     body = post("/v1/gradient", {"expression": "log(x) + y",
                                  "points": [[-1, 2], [1, 2]]}).get_json()
     assert body["batch"]["values"] == [None, 2.0]
-    assert all("is not a finite real number" in w for w in body["warnings"])
+    assert body["warnings"][0] == ("points/0: value is not a finite real number "
+                                   "(complex, infinite or undefined)")
+    assert all("null because the function" in w for w in body["warnings"][1:])
     kink = post("/v1/derivative", {"expression": "abs(x)", "variable": "x",
                                    "points": [[0], [1]]}).get_json()
     assert kink["batch"]["values"] == [None, 1.0]
     assert kink["warnings"] == ["points/0: value does not exist at this point (kink)"]
+
+
+def test_a_value_past_float64_over_points_says_so_and_a_tiny_constant_is_not_zero(post):
+    """e^2852 is a finite real past float64; exp(-exp(8)) is 0.0 in float64, and folding it
+    into the compiled code made exp(x + exp(8))*exp(-exp(8)) zero, where it is exp(x)."""
+    big = post("/v1/gradient", {"expression": "exp(x)*exp(exp(8))/10^60", "variables": ["x"],
+                                "points": [[0]]}).get_json()
+    assert big["batch"]["values"] == [None]
+    assert big["warnings"][0] == "points/0: value is a finite real number past the float64 range"
+    tiny = post("/v1/gradient", {"expression": "exp(x + exp(8))/exp(exp(8))",
+                                 "variables": ["x"], "points": [[0.5], [-1]]}).get_json()
+    assert tiny["batch"]["values"] == pytest.approx([math.exp(0.5), math.exp(-1)], rel=1e-15)
