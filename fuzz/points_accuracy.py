@@ -13,6 +13,9 @@ A value is judged only where it is well conditioned: the reference at the point 
 two float64 ulps in each coordinate stays within 1e-10 of it. Findings: a value more than
 1e-8 (relative) off; a null where the reference is a finite real float64; a number where
 the reference is not real. The first three of each kind are printed, then the counts.
+The reference itself can be wrong where SymPy's evalf cannot see a loss of precision: it
+takes softplus(-401) (log(1 + e^-401), 1e-174) for 0 even in strict mode, so check a
+finding against mpmath at high precision before fixing it.
 """
 import collections
 import importlib.util
