@@ -85,12 +85,12 @@ def _diff(expr: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
     be negative) differentiated as on the reals, where every value the service gives is.
     SymPy leaves ``Derivative(sign(log(x)), x)`` unevaluated, and writes the derivative of
     ``abs(asin(x))`` with ``re`` and ``im``: neither can be printed or compiled."""
+    if not expr.has(sympy.Abs, sign):
+        return sympy.diff(expr, symbol)
     swapped = expr.replace(
         lambda e: type(e) in _ON_THE_REALS and e.args[0].is_extended_real is not True,
         lambda e: _ON_THE_REALS[type(e)](e.args[0]))
     derived = sympy.diff(swapped, symbol)
-    if swapped is expr or swapped == expr:
-        return derived
     return derived.replace(lambda e: type(e) in _BACK, lambda e: _BACK[type(e)](e.args[0]))
 
 
@@ -135,12 +135,13 @@ def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
 
     ``nan`` where ``min``/``max`` get an argument that is not a real number at the point
     (``min(log(x), 4)`` at x = 0 or -1): SymPy's Min/Max refuse to compare it, and the value
-    is undefined there. With ``limits``, a number past them is refused (LimitExceeded)
+    is undefined there; arguments that are real numbers SymPy cannot compare are compared
+    at 30 digits (``_decide``). With ``limits``, a number past them is refused (LimitExceeded)
     before SymPy computes it (``x^y`` at x = y = 10^99; see
     ``service.expressions.substitution``).
     """
     try:
-        return _substitute(expr, values, limits)
+        return substitute_exact(expr, values, limits)
     except (TypeError, ValueError):
         pass
     if not expr.has(sympy.Min, sympy.Max):
@@ -148,14 +149,10 @@ def substitute(expr: sympy.Expr, values: dict[sympy.Symbol, sympy.Expr],
     try:  # SymPy could not compare the arguments of a min or max: decide them at 30 digits
         swapped = expr.replace(lambda e: type(e) in _UNDECIDED,
                                lambda e: _UNDECIDED[type(e)](*e.args))
-        value = _substitute(swapped, values, limits)
+        value = substitute_exact(swapped, values, limits)
         return value.replace(lambda e: type(e) in _DECIDING, _decide)
     except (TypeError, ValueError, ArithmeticError):
         return sympy.nan
-
-
-def _substitute(expr, values, limits):
-    return substitute_exact(expr, values, limits)
 
 
 class _UndecidedMin(sympy.Function):

@@ -534,11 +534,9 @@ class _CodeWriter:
                 raise Unsupported(f"free symbol {node} is not an argument")
             return name
         if node.is_Number:
-            if type(node) is se.RealDouble:  # a constant folded for compiled code (engine)
-                number = float(node)
-                return repr(number) if number >= 0 else f"({number!r})"
-            if not node.is_Rational:
-                raise Unsupported("a float or complex number")
+            # a float: a constant folded for compiled code (engine._fold_constants)
+            if not node.is_Rational and type(node) is not se.RealDouble:
+                raise Unsupported("a complex number")
             return self._number(node)
         if node == se.pi:
             return repr(float(np.pi))

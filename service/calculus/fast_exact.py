@@ -1012,7 +1012,7 @@ def _shifted_by_pi(a) -> bool:
     if t is _Mul:
         # and pi times a number times a sum: SymPy writes its factor of pi anew, as a
         # product of two, which distributes: cos(pi*(z - 9)/9) is cos(pi*(z/9 - 1))
-        rest = [f for f in a.args if f is not _PI and f != _PI]
+        rest = [f for f in a.args if f != _PI]
         return _is_constant(a) or len(rest) == 2 and type(rest[0]) in _RATIONALS and (
             type(rest[1]) is _Add)
     if t is _Add:
