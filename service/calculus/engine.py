@@ -28,7 +28,7 @@ from service.calculus.cache import freeze, memoized
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import NUMERIC_FUNCTIONS, to_text
-from service.expressions.custom_functions import sigmoid, softplus
+from service.expressions.custom_functions import logtanh, sigmoid, softplus
 from service.expressions.substitution import substitute_exact
 
 try:
@@ -298,12 +298,13 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
     them but free of cancellation and overflow: 1 - tanh(u)^2 (tanh's derivative) is
     4*sigmoid(2*u)*sigmoid(-2*u), 1 + erf(u) (in GELU) is erfc(-u) (``one_minus`` for all
     of these), 1 - sigmoid(u) is sigmoid(-u), log(sigmoid(u)) is
-    -softplus(-u), log(1 + exp(u)) is softplus(u), 1/(1 + exp(u))^k is sigmoid(-u)^k and
-    exp(m*u)/(1 + exp(u))^k is sigmoid(u)^m*sigmoid(-u)^(k-m). Without them a
+    -softplus(-u), log(1 + exp(u)) is softplus(u), log(tanh(u)) is logtanh(u) (and
+    log(-tanh(u)), SymPy's log(tanh(-u)), logtanh(-u)), 1/(1 + exp(u))^k is sigmoid(-u)^k
+    and exp(m*u)/(1 + exp(u))^k is sigmoid(u)^m*sigmoid(-u)^(k-m). Without them a
     cross-entropy loss at a logit of 40 is log(1 - 1.0) = -inf, a null where the value is
     -40 (at 20 it loses 9 digits to cancellation), and the derivative of log(1 + exp(x))
-    at 1000 is inf/inf; 1 - tanh(14)^2 keeps 4 of its 16 digits. Only the compiled code
-    sees these forms."""
+    at 1000 is inf/inf; 1 - tanh(14)^2 keeps 4 of its 16 digits, log(tanh(20)) is 0 for
+    -8.5e-18. Only the compiled code sees these forms."""
     def one_minus(e):
         """c - c*g(u) and c + c*g(u) for a number c, in forms that neither cancel nor
         overflow: 1 - sigmoid(u) is sigmoid(-u); 1 -/+ tanh(u) is 2*sigmoid(-/+2*u) and
@@ -386,6 +387,9 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
             exponent = exponent_of_one_plus_exp(u)
             if exponent is not None:
                 return softplus(exponent)
+            sign, g = u.as_coeff_Mul()  # -1 for tanh(-v), which SymPy writes -tanh(v)
+            if isinstance(g, sympy.tanh) and sign in (1, -1) and not u.is_number:
+                return logtanh(sign * g.args[0])  # constants: folded, or left as written
         return e
 
     return expr.replace(lambda e: e.is_Add or e.is_Mul or e.is_Pow or isinstance(e, sympy.log),

@@ -39,7 +39,7 @@ import sympy
 import symengine as se
 
 from service.expressions import NUMERIC_FUNCTIONS, symbol
-from service.expressions.custom_functions import cbrt, relu, sigmoid, softplus
+from service.expressions.custom_functions import cbrt, logtanh, relu, sigmoid, softplus
 
 __all__ = ["Unsupported", "as_written", "compile_numeric", "differentiate", "to_symengine",
            "to_sympy"]
@@ -78,6 +78,7 @@ _NUMERIC_ONLY_FUNCTIONS: dict[type, Callable] = {
     relu: se.Function("relu"),
     cbrt: se.Function("cbrt"),
     sympy.erfc: se.Function("erfc"),  # only in compiled stable forms (engine._stable_forms)
+    logtanh: se.Function("logtanh"),  # the same
 }
 
 _SIMPLE_ATOMS = {sympy.pi: se.pi, sympy.E: se.E}
@@ -443,6 +444,7 @@ NUMERIC_NAMES = {
     "atanh": "_np.arctanh", "log": "_np.log", "Abs": "abs", "sign": "_np.sign",
     "erf": "_fn_erf", "erfc": "_fn_erfc", "sigmoid": "_fn_sigmoid",
     "softplus": "_fn_softplus", "relu": "_fn_relu", "cbrt": "_fn_cbrt",
+    "logtanh": "_fn_logtanh",
 }
 _RECIPROCAL_NAMES = {"sec": "_np.cos", "csc": "_np.sin", "cot": "_np.tan"}
 _NAMESPACE = {"_np": np, **{f"_fn_{name}": fn for name, fn in NUMERIC_FUNCTIONS.items()}}

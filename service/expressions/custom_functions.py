@@ -181,3 +181,13 @@ class cbrt(_RealFunction):
     def _latex(self, printer, exp=None):
         root = rf"\sqrt[3]{{{printer._print(self.args[0])}}}"
         return rf"\left({root}\right)^{{{exp}}}" if exp else root
+
+
+class logtanh(sympy.Function):
+    """log(tanh(x)), in compiled stable forms only (engine._stable_forms): not in the grammar
+    and never in an answer. Evaluated numerically as that expression."""
+
+    def _eval_evalf(self, prec):
+        if not self.args[0].is_number:
+            return None
+        return sympy.log(sympy.tanh(self.args[0])).evalf(prec_to_dps(prec))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy
@@ -172,6 +173,44 @@ def test_tanh_and_erf_near_saturation_compile_without_cancellation(f, at):
     assert got == pytest.approx(want, rel=1e-13, abs=0), (engine._stable_forms(f), got, want)
 
 
+def _mp_log_tanh(t):
+    return mpmath.log(mpmath.tanh(t))
+
+
+@pytest.mark.parametrize("f, reference, scale", [
+    (sympy.log(sympy.tanh(w)), _mp_log_tanh, 1),
+    (3 * sympy.log(sympy.tanh(2 * w)), lambda t: 3 * _mp_log_tanh(2 * t), 0.5),
+    (sympy.log(sympy.tanh(-w)), lambda t: _mp_log_tanh(-t), -1),  # SymPy: log(-tanh(w))
+    (sympy.exp(2 * w) * sympy.log(sympy.tanh(w)), lambda t: mpmath.exp(2 * t) * _mp_log_tanh(t),
+     1),  # near -2 for large w: 0 before
+    # stable before logtanh already (one_minus): (1 - tanh(w)^2)/tanh(w)
+    (sympy.diff(sympy.log(sympy.tanh(w)), w), lambda t: 2 / mpmath.sinh(2 * t), 1),
+], ids=["log(tanh(w))", "3*log(tanh(2*w))", "log(tanh(-w))", "exp(2*w)*log(tanh(w))",
+        "derivative"])
+def test_log_tanh_compiles_without_cancellation(f, reference, scale):
+    """float64's tanh(u) rounds to 1 from u = 19 on: log(tanh(u)) was 0.0 at 20 (it is
+    -8.5e-18) and lost 8 of its 16 digits at 10. Against mpmath with the digits 2u needs
+    (50 would make log(tanh(300)), -5.3e-261, zero)."""
+    at = np.array([0.25, 0.75, 2.0, 10.0, 20.0, 300.0]) * scale
+    got = engine.compile_numeric([f], [w])(at)[0]
+    for value, point in zip(got, at):
+        with mpmath.workdps(400):
+            want = float(reference(mpmath.mpf(float(point))))
+        assert value == pytest.approx(want, rel=1e-14, abs=0), (point, engine._stable_forms(f))
+
+
+def test_log_tanh_where_tanh_is_not_positive_compiles_as_before():
+    """log(tanh(u)) for u <= 1/2 is computed as written: NaN where u < 0, -inf at 0, and in
+    complex arithmetic (which tells complex from undefined values) the same complex value."""
+    compiled = engine.compile_numeric([sympy.log(sympy.tanh(w))], [w])
+    at = np.array([-np.inf, -300.0, -1.0, -1e-300, -0.0, 0.0, 1e-300, 0.5, np.nan])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(compiled(at)[0], np.log(np.tanh(at)))
+        for point in (-1.0, -20.0, 0.5, 20.0):
+            z = np.complex128(point)
+            assert compiled(z)[0] == np.log(np.tanh(z))
+
+
 @pytest.mark.parametrize("f", [
     1 + sigmoid(w), 2 + 2 * sigmoid(w - b), 1 + sympy.tanh(w) ** 2, 3 + 3 * sympy.erf(w) ** 2,
     sympy.sinh(sympy.sqrt(6) + sigmoid(-3) + 1) + w,  # points_accuracy's finding
@@ -209,7 +248,8 @@ def test_stable_forms_are_equal_to_the_expressions():
               sympy.log(1 + sympy.exp(w - b)).diff(w, b), sympy.tanh(w * b).diff(w, 2),
               3 - 3 * sympy.tanh(w * b) ** 2, 1 + sympy.tanh(w), 2 - 2 * sympy.tanh(w - b),
               sympy.erf(w) + 1, 1 - sympy.erf(w) ** 2, 5 - 5 * sympy.erf(w - b) + b,
-              sympy.diff(_gelu, w)]:
+              sympy.diff(_gelu, w), sympy.log(sympy.tanh(w * b)),
+              sympy.log(sympy.tanh(b - w)) + w]:
         stable = engine._stable_forms(e)
         assert stable != e  # a rewrite was made
         for point in points:

@@ -208,7 +208,7 @@ def test_numeric_functions_are_stable_for_large_arguments():
 
 
 def test_numeric_functions_propagate_nan_and_keep_scalars_scalar():
-    for name in ("sigmoid", "softplus", "relu", "erf", "cbrt"):
+    for name in ("sigmoid", "softplus", "relu", "erf", "cbrt", "logtanh"):
         assert np.isnan(NUMERIC_FUNCTIONS[name](np.nan))
         assert np.ndim(NUMERIC_FUNCTIONS[name](0.5)) == 0
 
