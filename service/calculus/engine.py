@@ -28,7 +28,7 @@ from service.calculus.cache import freeze, memoized
 from service.config import Limits
 from service.errors import InvalidInput, LimitExceeded
 from service.expressions import NUMERIC_FUNCTIONS, to_text
-from service.expressions.custom_functions import logtanh, sigmoid, softplus
+from service.expressions.custom_functions import erfc, logtanh, sigmoid, softplus
 from service.expressions.substitution import substitute_exact
 
 try:
@@ -334,9 +334,8 @@ def _stable_forms(expr: sympy.Expr) -> sympy.Expr:
             elif isinstance(g, sympy.tanh):
                 replacement = (4 * sigmoid(2 * u) * sigmoid(-2 * u) if squared
                                else 2 * sigmoid(-2 * u if minus else 2 * u))
-            else:  # unevaluated: SymPy would write erfc(-u) as 2 - erfc(u), which cancels
-                replacement = (sympy.erfc(u) * sympy.erfc(-u, evaluate=False) if squared
-                               else sympy.erfc(u if minus else -u, evaluate=False))
+            else:  # our erfc: SymPy's would write erfc(-u) as 2 - erfc(u), which cancels
+                replacement = erfc(u) * erfc(-u) if squared else erfc(u if minus else -u)
             rest = [a for a in e.args if a is not term and a is not c]
             return sympy.Add(c * replacement, *rest)
         return None

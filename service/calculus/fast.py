@@ -39,7 +39,7 @@ import sympy
 import symengine as se
 
 from service.expressions import NUMERIC_FUNCTIONS, symbol
-from service.expressions.custom_functions import cbrt, logtanh, relu, sigmoid, softplus
+from service.expressions.custom_functions import cbrt, erfc, logtanh, relu, sigmoid, softplus
 
 __all__ = ["Unsupported", "as_written", "compile_numeric", "differentiate", "to_symengine",
            "to_sympy"]
@@ -77,7 +77,7 @@ _NUMERIC_ONLY_FUNCTIONS: dict[type, Callable] = {
     sympy.Max: se.Max,
     relu: se.Function("relu"),
     cbrt: se.Function("cbrt"),
-    sympy.erfc: se.Function("erfc"),  # only in compiled stable forms (engine._stable_forms)
+    erfc: se.Function("erfc"),  # only in compiled stable forms (engine._stable_forms)
     logtanh: se.Function("logtanh"),  # the same
 }
 

@@ -191,3 +191,13 @@ class logtanh(sympy.Function):
         if not self.args[0].is_number:
             return None
         return sympy.log(sympy.tanh(self.args[0])).evalf(prec_to_dps(prec))
+
+
+class erfc(sympy.erfc):
+    """erfc(x) kept as written, in compiled stable forms only (engine._stable_forms: 1 + erf(u)
+    is erfc(-u)). SymPy's erfc writes erfc(-u) as 2 - erfc(u), which cancels, and lambdify's
+    cse builds nodes again, so ``evaluate=False`` does not last. Prints as erfc."""
+
+    @classmethod
+    def eval(cls, arg):
+        return None

@@ -165,10 +165,14 @@ _gelu = w / 2 * (1 + sympy.erf(w / sympy.sqrt(2)))
     (1 - sympy.erf(w) ** 2, 6.1),                   # erfc(u)*erfc(-u)
     (5 - 5 * sympy.erf(w - 1), 7.0),                # c*erfc(u)
 ], ids=str)
-def test_tanh_and_erf_near_saturation_compile_without_cancellation(f, at):
+@pytest.mark.parametrize("fast_engine", [True, False], ids=["SymEngine", "lambdify"])
+def test_tanh_and_erf_near_saturation_compile_without_cancellation(f, at, fast_engine,
+                                                                    monkeypatch):
     """Each is far below its terms (1 + tanh(-16.75) is 5.7e-15): the float64 of the sum
-    as written keeps a few digits or none; its stable form all of them."""
-    got = engine.compile_numeric([f], [w])(at)[0]
+    as written keeps a few digits or none; its stable form all of them, also where
+    lambdify compiles (its cse made SymPy's erfc(8) of 1 + erf(-8) into 2 - erfc(8): 0.0)."""
+    monkeypatch.setattr(engine, "FAST_ENGINE", fast_engine)
+    got = engine._compile_numeric([f], [w])(at)[0]  # not the cache: it is the same for both
     want = float(f.evalf(1000, subs={w: sympy.Rational(at)}, maxn=4000, strict=True))
     assert got == pytest.approx(want, rel=1e-13, abs=0), (engine._stable_forms(f), got, want)
 
