@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Callable, Mapping
 
 import sympy
+from sympy.functions.elementary.trigonometric import _pi_coeff
 
 from service.expressions.custom_functions import cbrt, relu, sigmoid, softplus
 
@@ -47,6 +48,53 @@ class ConstantInfo:
     description: str
 
 
+def reciprocal_trig(cls: type, arg: sympy.Expr) -> sympy.Expr:
+    """``cls(arg)`` for sympy.csc or sympy.sec as SymPy 1.14 evaluates it
+    (``ReciprocalTrigonometricFunction.eval``, step for step), except its last step: there
+    SymPy writes 1/(-cos(w)) as -sec(w) with ``rewrite(sec)``, which also rewrites w, and
+    csc(z - pi/2 + cosh(3)) became -sec(z + 1/sec(3*I)), whose assumptions fail (or call
+    the value complex). Here only the top is rewritten: -sec(z + cosh(3))."""
+    if arg.could_extract_minus_sign():
+        if cls._is_even:
+            return reciprocal_trig(cls, -arg)
+        if cls._is_odd:
+            return -reciprocal_trig(cls, -arg)
+    pi_coeff = _pi_coeff(arg)
+    if pi_coeff is not None and not (2 * pi_coeff).is_integer and pi_coeff.is_Rational:
+        q = pi_coeff.q
+        p = pi_coeff.p % (2 * q)
+        if p > q:
+            return -reciprocal_trig(cls, (pi_coeff - 1) * sympy.pi)
+        if 2 * p > q:
+            narg = (1 - pi_coeff) * sympy.pi
+            if cls._is_odd:
+                return reciprocal_trig(cls, narg)
+            if cls._is_even:
+                return -reciprocal_trig(cls, narg)
+    if hasattr(arg, "inverse") and arg.inverse() == cls:
+        return arg.args[0]
+    t = cls._reciprocal_of.eval(arg)
+    if t is None:
+        return cls(arg)  # SymPy's eval gives None too; its constructor evaluates floats
+    for function, reciprocal in ((sympy.cos, sympy.sec), (sympy.sin, sympy.csc)):
+        if isinstance(t, function):
+            return reciprocal_trig(reciprocal, t.args[0])
+        if isinstance(-t, function):
+            return -reciprocal_trig(reciprocal, (-t).args[0])
+    return 1 / t
+
+
+_RECIPROCAL_TRIG = {sympy.csc: partial(reciprocal_trig, sympy.csc),
+                    sympy.sec: partial(reciprocal_trig, sympy.sec)}
+
+
+def construct(func: type, args) -> sympy.Expr:
+    """``func(*args)``, with csc and sec built by :func:`reciprocal_trig` (substitution
+    builds nodes again)."""
+    build = _RECIPROCAL_TRIG.get(func)
+    return build(*args) if build is not None else func(*args)
+
+
 def _log(x, base=None):
     if x == 0:
         raise Undefined("log(0) is undefined (it is -infinity)")
@@ -58,7 +106,8 @@ def _log(x, base=None):
 
 
 def _unary(name: str, sympy_class, description: str, *, printed: bool = True) -> FunctionInfo:
-    return FunctionInfo(name, 1, 1, f"{name}(x)", description, sympy_class,
+    build = _RECIPROCAL_TRIG.get(sympy_class, sympy_class)
+    return FunctionInfo(name, 1, 1, f"{name}(x)", description, build,
                         sympy_class if printed else None)
 
 

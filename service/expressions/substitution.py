@@ -22,6 +22,7 @@ from service.errors import LimitExceeded
 from service.expressions.builder import (
     _power_digits, _product_size, _radical_digits, _radicand_digits, _sum_digits,
 )
+from service.expressions.functions import construct
 from service.expressions.literals import digit_count
 
 
@@ -61,7 +62,7 @@ def substitute_exact(expr: sympy.Basic, values: Mapping[sympy.Symbol, sympy.Expr
         if limits is not None:
             _check_size(node, args, limits)
         try:
-            done[node] = node.func(*args)
+            done[node] = construct(node.func, args)
         except AttributeError:
             done[node] = node.func(*args, evaluate=False)
     return done[expr]

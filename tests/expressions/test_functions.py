@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import sympy
@@ -14,6 +15,7 @@ from service.expressions import (
     CONSTANTS, FUNCTIONS, NUMERIC_FUNCTIONS, check_variable_name, parse, symbol,
 )
 from service.expressions.custom_functions import cbrt, relu, sigmoid, softplus
+from service.expressions.functions import reciprocal_trig
 
 x, y = sympy.symbols("x y", real=True)
 LIMITS = Limits()
@@ -280,3 +282,37 @@ def test_numeric_functions_take_complex_intermediates():
     assert NUMERIC_FUNCTIONS["sigmoid"](z) == pytest.approx(1 / (1 + np.exp(-z)))
     assert NUMERIC_FUNCTIONS["softplus"](z) == pytest.approx(np.log(1 + 1j))
     assert np.isnan(NUMERIC_FUNCTIONS["erf"](np.array([z, z]))).all()
+
+
+_z = sympy.Symbol("z", real=True)
+_SHIFTS = [0, sympy.pi / 2, -sympy.pi / 2, sympy.pi, 3 * sympy.pi / 2, sympy.pi / 3,
+           2 * sympy.pi / 3, 5 * sympy.pi / 7, -sympy.pi / 4, 7 * sympy.pi / 6, 2 * sympy.pi]
+_PARTS = [_z, -_z, 2 * _z, _z / 3, sympy.pi * _z, -sympy.pi * _z / 2, _z + sympy.exp(2),
+          sympy.log(3) - _z, sympy.Integer(0), sympy.Integer(-2), sympy.Rational(1, 3),
+          sympy.Float(2.5), sympy.asin(_z), sympy.acsc(_z), sympy.asec(_z)]
+
+
+@pytest.mark.parametrize("cls", [sympy.csc, sympy.sec], ids=str)
+def test_reciprocal_trig_builds_what_sympy_builds_where_sympy_is_right(cls):
+    """Wherever SymPy's own csc/sec is right (nothing inside that rewrites to sec or csc),
+    reciprocal_trig makes the same object: shifts by multiples of pi/2 and pi, signs,
+    inverse functions, numbers and floats."""
+    for part in _PARTS:
+        for shift in _SHIFTS:
+            arg = part + shift
+            assert reciprocal_trig(cls, arg) == cls(arg), arg
+
+
+@pytest.mark.parametrize("cls, reciprocal_of", [(sympy.csc, mpmath.sin),
+                                                 (sympy.sec, mpmath.cos)], ids=str)
+def test_reciprocal_trig_rewrites_the_top_only(cls, reciprocal_of):
+    """SymPy's csc(w - pi/2) rewrites the -cos(w) it finds with rewrite(sec), inside w too:
+    cosh(3) became 1/sec(3*I), and the builder called csc(z - pi/2 + asinh(2)*cosh(3)) not
+    real. The value, against mpmath: 1/sin(w - pi/2) (1/cos for sec)."""
+    inner = sympy.asinh(2) * sympy.cosh(3)
+    built = reciprocal_trig(cls, _z - sympy.pi / 2 + inner)
+    assert not built.has(sympy.I)
+    assert built.free_symbols == {_z}
+    with mpmath.workdps(40):
+        want = 1 / reciprocal_of(2 - mpmath.pi / 2 + mpmath.asinh(2) * mpmath.cosh(3))
+    assert float(built.subs(_z, 2).evalf(30)) == pytest.approx(float(want), rel=1e-15, abs=0)

@@ -8,6 +8,7 @@ variable named ``e`` or ``pi`` never makes an answer ambiguous.
 
 from __future__ import annotations
 
+import mpmath
 import pytest
 
 # (path, request, where the null is, what the warning says)
@@ -204,3 +205,22 @@ def test_a_sympy_attribute_error_while_substituting_is_not_a_500(survive, path):
     status, answer = survive(path, {"expression": "csc(4 - pi/z + asinh(z)*cosh(3))",
                                     **names, "point": {"z": 2}})
     assert status == 200, answer
+
+
+@pytest.mark.parametrize("text, derivative", [
+    ("csc(z - pi/2 + asinh(2)*cosh(3))",
+     lambda w: -mpmath.cos(w) / mpmath.sin(w) ** 2),
+    ("sec(z - pi/2 + asinh(2)*cosh(3))",
+     lambda w: mpmath.sin(w) / mpmath.cos(w) ** 2),
+])
+def test_csc_and_sec_of_a_shift_by_pi_over_2_are_real(survive, text, derivative):
+    """SymPy's csc(w - pi/2) is -sec(w), but it wrote w's cosh(3) as 1/sec(3*I), and the
+    builder refused the expression as not real (a 422). Against mpmath at z = 2."""
+    status, answer = survive("/v1/derivative", {"expression": text, "variable": "z",
+                                                "point": {"z": 2}})
+    assert status == 200, answer
+    with mpmath.workdps(40):
+        w = 2 - mpmath.pi / 2 + mpmath.asinh(2) * mpmath.cosh(3)
+        want = float(derivative(w))
+    assert answer["at"]["value"]["numeric"] == pytest.approx(want, rel=1e-15, abs=0)
+    assert "I" not in answer["derivative"]["expression"]
