@@ -211,7 +211,12 @@ def _in_real_domain(kind: type, constant: sympy.Expr) -> bool:
     root, logarithm or inverse function ``kind`` (1/sqrt(pi), log(cosh(1)), asin(1/e)):
     there both engines write the same real number. Such constants used to send the whole
     derivative to sympy.diff, whose form differs from SymEngine's (-(-cot(x)^2 - 1) for
-    cot(x)^2 + 1) and so from the express lane's."""
+    cot(x)^2 + 1) and so from the express lane's.
+
+    A bounded function of a real constant is inside by its range, where no margin could
+    tell: erf(7) is 1 - 4.2e-23, and acos(erf(7)) is 9.1e-12."""
+    if _inside_by_range(kind, constant):
+        return True
     try:
         value = complex(constant.evalf(30))
     except (ArithmeticError, TypeError, ValueError):
@@ -224,6 +229,36 @@ def _in_real_domain(kind: type, constant: sympy.Expr) -> bool:
     if kind is sympy.acosh:
         return v > 1 + _DOMAIN_MARGIN
     return abs(v) < 1 - _DOMAIN_MARGIN  # asin, acos, atanh
+
+
+# Ranges of functions of a real argument: (-1, 1), [-1, 1], (0, 1), (0, oo), [1, oo).
+_OPEN_UNIT = (sympy.erf, sympy.tanh)
+_CLOSED_UNIT = (sympy.sin, sympy.cos)
+_POSITIVE = (sigmoid, softplus, sympy.exp, sympy.cosh)
+
+
+def _inside_by_range(kind: type, constant: sympy.Expr) -> bool:
+    """Whether ``constant``, g(u) or -g(u) for a real constant u, is inside the real domain
+    of ``kind`` by g's range alone."""
+    negated = constant.is_Mul and len(constant.args) == 2 and constant.args[0] == -1
+    g = constant.args[1] if negated else constant
+    if not (isinstance(g, sympy.Function) or g.is_Pow and g.base is sympy.E):
+        return False
+    try:
+        if g.args[-1].is_extended_real is not True:
+            return False
+    except (AttributeError, ArithmeticError, TypeError, ValueError):  # SymPy's own bugs
+        return False
+    unit = isinstance(g, _OPEN_UNIT) or isinstance(g, sigmoid)  # inside (-1, 1)
+    if kind is sympy.atanh:
+        return unit
+    if kind is sympy.asin or kind is sympy.acos:
+        return unit or isinstance(g, _CLOSED_UNIT)
+    if negated:
+        return False
+    if kind is sympy.acosh:
+        return isinstance(g, sympy.cosh)
+    return isinstance(g, _POSITIVE) or g.is_Pow  # roots and logarithms: E**u as exp
 
 
 # -- unevaluated function nodes -----------------------------------------------------------------

@@ -318,3 +318,22 @@ def test_log_tanh_over_points_keeps_its_digits_where_tanh_rounds_to_one(post):
     body = ok(post("/v1/gradient", {"expression": "log(tanh(x))", "points": [[0], [-1]]}))
     assert body["batch"] == {"values": [None, None], "gradient": [[None], [None]]}
     assert len(body["warnings"]) == 4
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("acos(erf(7))*x", lambda: mpmath.acos(mpmath.erf(7))),        # erf(7): 1 - 4.2e-23
+    ("atanh(tanh(20))*x", lambda: mpmath.mpf(20)),                  # tanh(20): 1.0 in float64
+    ("asin(-erf(7))*x", lambda: mpmath.asin(-mpmath.erf(7))),
+    ("acos(sin(pi/2 + 1/10^20))*x", lambda: mpmath.mpf(10) ** -20),
+    ("acosh(cosh(1/10^9))*x", lambda: mpmath.mpf(10) ** -9),
+])
+def test_inverse_functions_of_bounded_constants_over_points_are_exact(post, text, reference):
+    """A constant such as acos(erf(7)) is computed once, correctly rounded; it was left to
+    float64 (acos(1.0) = 0.0, atanh(1.0) = inf) because no margin at 30 digits could tell
+    that erf(7) is inside (-1, 1). Its range says so. Against mpmath at 100 digits."""
+    body = ok(post("/v1/gradient", {"expression": text, "points": [[1.0], [2.0]]}))
+    with mpmath.workdps(100):
+        want = float(reference())
+    assert body["batch"]["values"] == [pytest.approx(want, rel=1e-15, abs=0),
+                                       pytest.approx(2 * want, rel=1e-15, abs=0)]
+    assert body["batch"]["gradient"] == [[pytest.approx(want, rel=1e-15, abs=0)]] * 2
